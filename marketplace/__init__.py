@@ -1,0 +1,75 @@
+"""The marketplace application factory."""
+import os
+
+from flask import Flask
+
+from .config import CONFIGS
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def create_app(config=None, **overrides) -> Flask:
+    """Build the app. `config` is a name in CONFIGS (default: $MARKETPLACE_CONFIG or
+    "production"); keyword overrides win over everything (tests use them)."""
+    app = Flask(__name__, instance_path=os.path.join(ROOT, "instance"),
+                template_folder=os.path.join(ROOT, "templates"),
+                static_folder=os.path.join(ROOT, "static"))
+    name = config or os.environ.get("MARKETPLACE_CONFIG", "production")
+    app.config.from_object(CONFIGS[name])
+    app.config.update(overrides)
+    _finish_config(app)
+
+    from . import web
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale,
+                   default_translation_directories=os.path.join(HERE, "translations"))
+    web.init_app(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    return app
+
+
+def _finish_config(app):
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("SECRET_KEY is not set. Set it in the environment, or run the demo "
+                           "(MARKETPLACE_CONFIG=demo) which uses a built-in key.")
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "marketplace.db")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgres://") or uri.startswith("postgresql://"):
+        # psycopg 3 is the driver we install
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+
+
+def _register_blueprints(app):
+    from .api import init_api
+    from .auth.views import bp as auth_bp
+    from .catalog.manage_views import bp as manage_bp
+    from .catalog.views import bp as catalog_bp
+    from .coops.views import bp as coops_bp
+    from .staff.views import bp as staff_bp
+
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(coops_bp)
+    app.register_blueprint(manage_bp)
+    app.register_blueprint(staff_bp)
+    init_api(app)
+
+
+def _register_cli(app):
+    from .auth.cli import users_cli
+    from .demo.cli import demo_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo_cli)

@@ -1,0 +1,58 @@
+"""API plumbing: bearer-token auth, list envelopes, the error schema."""
+from flask import g, request
+from flask_babel import lazy_gettext as _l
+from marshmallow import Schema, fields, validate
+
+from ..core.errors import Unauthorized
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", keys=fields.String(), values=fields.List(fields.String()),
+                          metadata={"description": "messages per input field"})
+
+
+class ErrorEnvelope(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=24, validate=validate.Range(min=1, max=100))
+
+
+def list_envelope(item_schema):
+    """A schema class for `{"items": [...], "page", "per_page", "total"}`."""
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item_schema), required=True),
+        "page": fields.Integer(required=True),
+        "per_page": fields.Integer(required=True),
+        "total": fields.Integer(required=True),
+    }, name=f"{item_schema.__name__.removesuffix('Schema')}List")
+
+
+def api_user():
+    """The user behind the bearer token, or None. Cached per request."""
+    if "api_user" not in g:
+        from ..auth.services import user_for_api_token
+
+        g.api_user, g.api_token = None, None
+        header = request.headers.get("Authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() == "bearer" and raw.strip():
+            found = user_for_api_token(raw.strip())
+            if found is None:
+                raise Unauthorized(_l("The token is invalid, expired or revoked."), code="invalid_token")
+            g.api_user, g.api_token = found
+    return g.api_user
+
+
+def require_user():
+    user = api_user()
+    if user is None:
+        raise Unauthorized(_l("Send a bearer token: Authorization: Bearer <token>."), code="unauthorized")
+    return user
+
+
+BEARER = [{"bearerAuth": []}]

@@ -1,0 +1,156 @@
+"""Sign up, log in and out, password change and reset, language choice."""
+from urllib.parse import urlparse
+
+from flask import (Blueprint, current_app, flash, redirect, render_template, request,
+                   session, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..core.errors import DomainError
+from ..core.forms import EmptyForm, apply_errors
+from ..core.mail import send_mail
+from ..extensions import db, limiter
+from . import services
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
+
+bp = Blueprint("auth", __name__)
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _signup_limit():
+    return current_app.config["SIGNUP_RATE_LIMIT"]
+
+
+def _safe_next(target):
+    """Only same-site paths; never an absolute URL an attacker put in ?next=."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlparse(target).netloc:
+        return target
+    return url_for("catalog.home")
+
+
+def _start_session(user):
+    session.clear()  # a new session on login: nothing from before survives
+    login_user(user)
+    session.permanent = True
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except DomainError as err:
+            flash(str(err.message), "error")
+        else:
+            cart = session.get("cart")
+            db.session.commit()
+            _start_session(user)
+            if cart:
+                session["cart"] = cart  # the anonymous cart follows the buyer in
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
+def signup():
+    form = SignupForm()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(form.email.data, form.password.data, form.display_name.data)
+        except DomainError as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_("Welcome, %(name)s!", name=user.display_name), "success")
+            return redirect(_safe_next(request.args.get("next")))
+    status = 422 if form.errors else 200
+    return render_template("auth/signup.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    import secrets
+
+    current_user.session_key = secrets.token_hex(16)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "success")
+    return redirect(url_for("catalog.home"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(current_user, form.current_password.data, form.password.data)
+        except DomainError as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            _start_session(current_user)
+            flash(_("Your password is changed. Other sessions are logged out."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit(_signup_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data)
+        if user is not None and user.active:
+            link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
+            send_mail(user.email, _("Reset your password"),
+                      _("Open this link within an hour to choose a new password:\n%(link)s\n\n"
+                        "If you did not ask for this, ignore this mail.", link=link))
+        # The same answer whether or not the account exists.
+        flash(_("If an account exists for that email, we have sent a link to reset the password."), "success")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    user = services.user_for_reset_token(token)
+    if user is None:
+        flash(_("This reset link is invalid, used or expired. Ask for a new one."), "error")
+        return redirect(url_for("auth.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(user, form.password.data)
+        except DomainError as err:
+            db.session.rollback()
+            apply_errors(form, err)
+        else:
+            db.session.commit()
+            _start_session(user)
+            flash(_("Your new password is set."), "success")
+            return redirect(url_for("catalog.home"))
+    return render_template("auth/reset.html", form=form), 422 if form.errors else 200
+
+
+@bp.post("/language")
+def set_language():
+    form = EmptyForm()
+    lang = request.form.get("lang")
+    if form.validate_on_submit() and lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))

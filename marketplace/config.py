@@ -1,0 +1,80 @@
+"""Configuration classes. Secrets come only from the environment.
+
+`create_app(name)` picks one by name: "production" (the default for wsgi.py),
+"demo" (the Quick start), "test". Unset environment variables mean the embedded
+default: SQLite under instance/, in-process rate limits, mail printed to the log.
+"""
+import os
+from datetime import timedelta
+
+
+def _env(name, default=None):
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+class BaseConfig:
+    SECRET_KEY = _env("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None -> SQLite in instance/
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
+    MAX_IMAGE_BYTES = 10 * 1024 * 1024
+    MAX_IMAGE_PIXELS = 40_000_000  #: larger images are refused as decompression bombs
+    MAX_PRODUCT_IMAGES = 8
+    UPLOAD_FOLDER = None  # None -> instance/uploads
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
+    SIGNUP_RATE_LIMIT = "5 per minute; 30 per hour"
+    LOGIN_LOCKOUT_FAILURES = 10  #: failed logins in a row before a temporary lock
+    LOGIN_LOCKOUT_MINUTES = 15
+    API_TOKEN_TTL = timedelta(days=30)
+    PASSWORD_RESET_TTL = timedelta(hours=1)
+    PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    MAIL_URL = _env("MAIL_URL")  # smtp://user:pass@host:port ; None -> log
+    MAIL_FROM = _env("MAIL_FROM", "noreply@marketplace.local")
+    PAYMENTS_PROVIDER = _env("PAYMENTS_PROVIDER", "stripe" if _env("STRIPE_SECRET_KEY") else "demo")
+    REDIS_URL = _env("REDIS_URL")
+    CATALOG_PAGE_SIZE = 24
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # flask-smorest: the served OpenAPI document lives at /api/v1/openapi.json
+    API_TITLE = "Rural Cooperatives Marketplace API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.1.0"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    HSTS = False
+    DEMO = False
+
+
+class ProductionConfig(BaseConfig):
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-session"
+    HSTS = True
+    PREFERRED_URL_SCHEME = "https"
+
+
+class DemoConfig(BaseConfig):
+    SECRET_KEY = _env("SECRET_KEY", "demo-only-secret-key-not-for-production")
+    DEMO = True
+
+
+class TestConfig(BaseConfig):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL")  # None -> SQLite set by the fixture
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_URL = None
+    PAYMENTS_PROVIDER = "demo"
+    DEMO = True
+
+
+CONFIGS = {"production": ProductionConfig, "demo": DemoConfig, "test": TestConfig}

@@ -1,0 +1,163 @@
+"""Request-wide plumbing: locale, login loading, errors, security headers, media, health."""
+import logging
+
+from flask import (abort, current_app, g, has_request_context, jsonify, render_template, request, send_file,
+                   session)
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+from werkzeug.exceptions import HTTPException
+
+from .core.errors import DomainError
+from .core.money import format_fen
+from .core.regions import province_label
+from .core.storage import LocalStorage, image_urls
+from .extensions import db, login_manager
+
+log = logging.getLogger("marketplace")
+
+
+def select_locale():
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]  # CLI and jobs
+    chosen = session.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in current_app.config["LANGUAGES"]:
+        return current_user.locale
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"])
+    return "zh_CN" if best in ("zh", "zh_CN") else "en"
+
+
+@login_manager.user_loader
+def _load_user(user_key):
+    from .auth.models import User
+
+    user_id, _, session_key = (user_key or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    # A rotated session key (password change, logout elsewhere) ends this session.
+    if user is None or user.session_key != session_key:
+        return None
+    return user
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json_error(status, code, message):
+    return jsonify({"error": {"code": code, "message": str(message)}}), status
+
+
+def init_app(app):
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.session_protection = "strong"
+    app.extensions["storage"] = LocalStorage(app.config["UPLOAD_FOLDER"])
+    _register_errors(app)
+    _register_template_helpers(app)
+    _register_routes(app)
+    app.after_request(_security_headers)
+
+
+def _register_errors(app):
+    @app.errorhandler(DomainError)
+    def domain_error(err):
+        if wants_json():
+            return jsonify(err.to_dict()), err.status
+        return render_template("error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(err):
+        if wants_json():
+            return _json_error(400, "csrf_failed", err.description)
+        message = _l("The form expired or was sent from another site. Please try again.")
+        return render_template("error.html", status=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(err):
+        messages = {404: _l("We could not find that page."), 403: _l("You cannot open this page."),
+                    413: _l("The upload is too large."),
+                    429: _l("Too many attempts. Please wait a minute and try again."),
+                    405: _l("That action is not allowed here.")}
+        message = messages.get(err.code, err.description)
+        if wants_json():
+            return _http_error_json(err, message)
+        return render_template("error.html", status=err.code, message=message), err.code
+
+    @app.errorhandler(Exception)
+    def unexpected(err):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        if wants_json():
+            return _json_error(500, "server_error", "Something went wrong on our side.")
+        return render_template("error.html", status=500,
+                               message=_l("Something went wrong on our side. Nothing was changed.")), 500
+
+
+def _http_error_json(err, message):
+    code = {429: "rate_limited", 413: "too_large", 422: "invalid"}.get(err.code, err.name.lower().replace(" ", "_"))
+    body = {"code": code, "message": str(message)}
+    # webargs puts validation messages under data["messages"][location][field]
+    locations = (getattr(err, "data", None) or {}).get("messages") or {}
+    field_messages = {name: [str(m) for m in (msgs if isinstance(msgs, list) else [msgs])]
+                      for per_location in locations.values() if isinstance(per_location, dict)
+                      for name, msgs in per_location.items()}
+    if field_messages:
+        body["fields"] = field_messages
+        name, msgs = next(iter(field_messages.items()))
+        body["message"] = f"{name}: {msgs[0]}"
+    return jsonify({"error": body}), err.code
+
+
+def _register_template_helpers(app):
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["money"] = format_fen
+    app.jinja_env.filters["province"] = province_label
+    app.jinja_env.globals["image_urls"] = image_urls
+
+    @app.context_processor
+    def _globals():
+        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"],
+                "demo_mode": app.config.get("DEMO")}
+
+
+def _register_routes(app):
+    @app.get("/media/<name>")
+    def media(name):
+        path = app.extensions["storage"].path(name)
+        if path is None:
+            abort(404)
+        return send_file(path, mimetype="image/webp", max_age=31536000)
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return {"status": "unavailable", "database": "down"}, 503
+        return {"status": "ok", "database": "up"}
+
+
+CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    if current_app.config.get("HSTS"):
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    if getattr(g, "vary_cookie", True):
+        response.vary.add("Cookie")
+    return response

@@ -1,0 +1,4 @@
+"""WSGI entry point: `gunicorn wsgi:app`. Configuration comes from the environment."""
+from marketplace import create_app
+
+app = create_app()
