@@ -32,6 +32,7 @@ class BaseConfig:
     SIGNUP_RATE_LIMIT = "5 per minute; 30 per hour"
     LOGIN_LOCKOUT_FAILURES = 10  #: failed logins in a row before a temporary lock
     LOGIN_LOCKOUT_MINUTES = 15
+    PASSWORD_HASH_METHOD = "scrypt"
     API_TOKEN_TTL = timedelta(days=30)
     PASSWORD_RESET_TTL = timedelta(hours=1)
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
@@ -72,6 +73,7 @@ class TestConfig(BaseConfig):
     SECRET_KEY = "test-secret-key"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL")  # None -> SQLite set by the fixture
     RATELIMIT_STORAGE_URI = "memory://"
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: hashing speed is not under test
     MAIL_URL = None
     PAYMENTS_PROVIDER = "demo"
     DEMO = True

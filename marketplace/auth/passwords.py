@@ -3,6 +3,7 @@
 zxcvbn checks against the well-known leaked-password lists, dictionaries and
 keyboard patterns; a score below 2 means an attacker guesses it quickly.
 """
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
@@ -23,7 +24,8 @@ def password_problem(password: str, user_inputs=()) -> str | None:
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    # scrypt by default; the test config picks a cheaper method to keep tests fast
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def verify_password(password_hash: str, password: str) -> bool:

@@ -1,0 +1,116 @@
+"""Search and filters: substring matches in Chinese and English, on both databases."""
+import pytest
+
+from marketplace.catalog.models import ProductStatus
+from tests.conftest import main_html
+
+
+@pytest.fixture
+def goods(make):
+    shaanxi = make.coop(province="Shaanxi")
+    shanxi = make.coop(province="山西")
+    return {
+        "muer": make.product(shaanxi, title="秦岭黑木耳 Black wood-ear", price_fen=3980, surplus=True),
+        "lily": make.product(shanxi, title="大同黄花菜 Datong Day Lily", category="dried_vegetables", price_fen=4580),
+        "honey": make.product(shaanxi, title="土蜂蜜 Honey", category="honey", price_fen=6800,
+                              description="Bees feed on lily and wood-ear flowers"),
+        "draft": make.product(shaanxi, title="木耳草稿 draft wood-ear", status="draft"),
+    }
+
+
+def titles(response):
+    return [item["title"] for item in response.get_json()["items"]]
+
+
+def test_chinese_inside_words(api, goods):
+    assert titles(api("get", "/products?q=木耳")) == ["秦岭黑木耳 Black wood-ear"]
+
+
+def test_english_inside_words_case_insensitive(api, goods):
+    found = titles(api("get", "/products?q=LILY"))
+    assert found[0] == "大同黄花菜 Datong Day Lily"  # a title hit ranks first
+    assert "土蜂蜜 Honey" in found  # the description counts too
+
+
+def test_draft_products_and_unverified_cooperatives_are_hidden(api, make, goods):
+    pending = make.coop(status="pending")
+    make.product(pending, title="Pending wood-ear")
+    suspended = make.coop(status="suspended")
+    make.product(suspended, title="Suspended wood-ear")
+    assert titles(api("get", "/products?q=wood-ear")) == ["秦岭黑木耳 Black wood-ear", "土蜂蜜 Honey"]
+
+
+def test_like_wildcards_in_query_are_literal(api, goods):
+    assert titles(api("get", "/products?q=%25")) == []
+    assert titles(api("get", "/products?q=_")) == []
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("category=honey", ["土蜂蜜 Honey"]),
+    ("province=Shanxi", ["大同黄花菜 Datong Day Lily"]),
+    ("province=陕西", ["秦岭黑木耳 Black wood-ear", "土蜂蜜 Honey"]),
+    ("surplus=1", ["秦岭黑木耳 Black wood-ear"]),
+    ("min_price_fen=4000&max_price_fen=5000", ["大同黄花菜 Datong Day Lily"]),
+    ("sort=price_desc", ["土蜂蜜 Honey", "大同黄花菜 Datong Day Lily", "秦岭黑木耳 Black wood-ear"]),
+    ("sort=price_asc", ["秦岭黑木耳 Black wood-ear", "大同黄花菜 Datong Day Lily", "土蜂蜜 Honey"]),
+])
+def test_filters_and_sorting(api, goods, query, expected):
+    found = titles(api("get", "/products?" + query))
+    assert found == expected if "sort" in query else sorted(found) == sorted(expected)
+
+
+def test_surplus_goods_come_first_by_default(api, goods):
+    assert titles(api("get", "/products"))[0] == "秦岭黑木耳 Black wood-ear"
+
+
+def test_cooperative_filter(api, goods):
+    coop_id = goods["lily"].cooperative_id
+    assert titles(api("get", f"/products?cooperative_id={coop_id}")) == ["大同黄花菜 Datong Day Lily"]
+
+
+def test_pagination_envelope(api, make):
+    coop = make.coop()
+    for i in range(5):
+        make.product(coop, title=f"Walnut {i}")
+    body = api("get", "/products?per_page=2&page=3&sort=newest").get_json()
+    assert (body["page"], body["per_page"], body["total"]) == (3, 2, 5)
+    assert [i["title"] for i in body["items"]] == ["Walnut 0"]
+
+
+@pytest.mark.parametrize("query", ["per_page=101", "per_page=0", "page=0", "min_price_fen=-1", "sort=bogus",
+                                   "page=abc"])
+def test_bad_list_parameters_get_422(api, query):
+    response = api("get", "/products?" + query)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "invalid"
+
+
+def test_html_catalog_search_and_price_filter_in_yuan(client, goods):
+    page = main_html(client.get("/products", query_string={"q": "木耳"}))
+    assert "秦岭黑木耳" in page and "木耳草稿" not in page and "黄花菜" not in page
+    page = main_html(client.get("/products", query_string={"min_price": "45", "max_price": "50.00"}))
+    assert "黄花菜" in page and "秦岭黑木耳" not in page
+    assert "¥45.80" in page
+
+
+def test_html_catalog_ignores_nonsense_filters(client, goods):
+    response = client.get("/products", query_string={"min_price": "abc", "page": "-3", "sort": "x",
+                                                    "category": "<script>"})
+    assert response.status_code == 200
+    assert "<script>" not in main_html(response)
+
+
+@pytest.mark.parametrize("path", ["/products?per_page={n}", "/api/v1/products?per_page={n}",
+                                  "/products?q=wood&per_page={n}", "/"])
+def test_query_count_does_not_grow_with_page_size(client, make, count_queries, path):
+    coops = [make.coop() for _ in range(3)]
+    for i in range(30):
+        product = make.product(coops[i % 3], title=f"wood-ear {i}")
+        assert product.status == ProductStatus.active
+    counts = []
+    for n in (3, 24):
+        with count_queries() as q:
+            assert client.get(path.format(n=n)).status_code == 200
+        counts.append(q.count)
+    assert counts[0] == counts[1], counts
+    assert counts[1] <= 6, counts
