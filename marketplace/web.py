@@ -33,16 +33,12 @@ def select_locale():
 
 @login_manager.user_loader
 def _load_user(user_key):
-    from .auth.models import User
+    from .auth.services import user_for_session
 
-    user_id, _, session_key = (user_key or "").partition(":")
-    if not user_id.isdigit():
+    user_id, _, token = (user_key or "").partition(":")
+    if not user_id.isdigit() or not token:
         return None
-    user = db.session.get(User, int(user_id))
-    # A rotated session key (password change, logout elsewhere) ends this session.
-    if user is None or user.session_key != session_key:
-        return None
-    return user
+    return user_for_session(int(user_id), token)
 
 
 def wants_json() -> bool:

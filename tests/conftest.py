@@ -4,12 +4,15 @@ The database is SQLite (a file, so served-app tests in other threads share it)
 unless TEST_DATABASE_URL points at PostgreSQL. The schema is built once per run
 by the real migrations, and every table is emptied before each test.
 """
+import contextvars
 import io
 import os
 import threading
 
 import pytest
 from sqlalchemy import event, text
+from flask import has_app_context
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from marketplace import create_app
@@ -56,6 +59,18 @@ def _empty_tables():
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests run as in production: each in its own app
+    context, so `g`, the logged-in user and the database session of one request
+    never leak into the next or into the test body."""
+
+    def open(self, *args, **kwargs):
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        if has_app_context():  # (not inside a redirect followed by werkzeug)
+            db.session.expire_all()  # the test body sees what the request committed
+        return response
+
+
 @pytest.fixture
 def app_factory(_schema, tmp_path):
     """Build an app on the test database; keyword arguments override config."""
@@ -65,6 +80,7 @@ def app_factory(_schema, tmp_path):
         config = {"SQLALCHEMY_DATABASE_URI": _schema, "UPLOAD_FOLDER": str(tmp_path / "uploads"),
                   "WTF_CSRF_ENABLED": False, **overrides}
         app = create_app("test", **config)
+        app.test_client_class = IsolatedClient
         made.append(app)
         return app
 

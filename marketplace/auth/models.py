@@ -1,7 +1,6 @@
 """Accounts and API tokens."""
 import enum
 import hashlib
-import secrets
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
@@ -29,9 +28,6 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16), default=Role.buyer)
     locale: Mapped[str | None] = mapped_column(String(8))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    #: rotated on login, logout and password change; the session stores it, so
-    #: changing it ends every other session of this user
-    session_key: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until = mapped_column(UTCDateTime)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -39,8 +35,13 @@ class User(UserMixin, db.Model):
 
     membership = relationship("Membership", back_populates="user", uselist=False, lazy="selectin")
 
+    #: set by auth.services.start_session just before login_user(); not a column
+    session_token = None
+
     def get_id(self):
-        return f"{self.id}:{self.session_key}"
+        # The cookie names a server-side session row, so logout and password
+        # changes can end a session even if its cookie is replayed later.
+        return f"{self.id}:{self.session_token}"
 
     @property
     def is_active(self):
@@ -79,3 +80,16 @@ class ApiToken(db.Model):
     @staticmethod
     def hash(raw: str) -> str:
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class UserSession(db.Model):
+    """One logged-in browser session. The cookie holds the raw token; we keep its hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    revoked_at = mapped_column(UTCDateTime)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

@@ -13,7 +13,7 @@ from ..core import audit
 from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid, Unauthorized
 from ..extensions import db
-from .models import ApiToken, Role, User
+from .models import ApiToken, Role, User, UserSession
 from .passwords import DUMMY_HASH, hash_password, password_problem, verify_password
 
 
@@ -39,7 +39,8 @@ def create_user(email, password, display_name, role=Role.buyer, actor=None) -> U
     if problem:
         raise Invalid(problem, code="weak_password", fields={"password": [problem]})
     if find_user_by_email(email):
-        raise Conflict(_l("An account with this email already exists."), code="email_taken")
+        raise Conflict(_l("An account with this email already exists."), code="email_taken",
+                       fields={"email": [_l("An account with this email already exists.")]})
     user = User(email=email, display_name=display_name, password_hash=hash_password(password),
                 role=Role(role))
     db.session.add(user)
@@ -79,8 +80,47 @@ def authenticate(email: str, password: str) -> User:
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    user.session_key = secrets.token_hex(16)  # a fresh session on every login
     return user
+
+
+def open_session(user: User, user_agent: str = "") -> str:
+    """Record a new browser session; returns the raw token for the cookie."""
+    raw = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, token_hash=ApiToken.hash(raw), user_agent=user_agent[:200]))
+    db.session.flush()
+    user.session_token = raw
+    return raw
+
+
+def user_for_session(user_id: int, raw: str) -> User | None:
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == ApiToken.hash(raw)))
+    if row is None or row.revoked_at or row.user_id != user_id:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.active:
+        return None
+    user.session_token = raw
+    return user
+
+
+def close_session(user: User) -> None:
+    """End the current session (logout)."""
+    if user.session_token:
+        row = db.session.scalar(select(UserSession).where(
+            UserSession.token_hash == ApiToken.hash(user.session_token)))
+        if row and not row.revoked_at:
+            row.revoked_at = utcnow()
+
+
+def close_other_sessions(user: User) -> None:
+    """End every session and API token of this user except the current session."""
+    keep = ApiToken.hash(user.session_token) if user.session_token else None
+    for row in db.session.scalars(select(UserSession).where(
+            UserSession.user_id == user.id, UserSession.revoked_at.is_(None))):
+        if row.token_hash != keep:
+            row.revoked_at = utcnow()
+    for token in user_tokens(user):
+        token.revoked_at = utcnow()
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -95,9 +135,7 @@ def set_password(user: User, new: str) -> None:
     if problem:
         raise Invalid(problem, code="weak_password", fields={"password": [problem]})
     user.password_hash = hash_password(new)
-    user.session_key = secrets.token_hex(16)  # ends every other session
-    for token in user_tokens(user):
-        token.revoked_at = utcnow()
+    close_other_sessions(user)
     audit.record(user, "user.password_change", user)
 
 

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..core.errors import DomainError
-from ..core.forms import EmptyForm, apply_errors
+from ..core.forms import EmptyForm, apply_errors, form_status
 from ..core.mail import send_mail
 from ..extensions import db, limiter
 from . import services
@@ -32,7 +32,11 @@ def _safe_next(target):
 
 
 def _start_session(user):
-    session.clear()  # a new session on login: nothing from before survives
+    """A new session on login: nothing from before survives, and the cookie names a
+    fresh server-side session row."""
+    session.clear()
+    services.open_session(user, request.user_agent.string or "")
+    db.session.commit()
     login_user(user)
     session.permanent = True
 
@@ -48,12 +52,11 @@ def login():
             flash(str(err.message), "error")
         else:
             cart = session.get("cart")
-            db.session.commit()
             _start_session(user)
             if cart:
                 session["cart"] = cart  # the anonymous cart follows the buyer in
             return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+    return render_template("auth/login.html", form=form), form_status(form)
 
 
 @bp.route("/signup", methods=["GET", "POST"])
@@ -67,20 +70,16 @@ def signup():
             db.session.rollback()
             apply_errors(form, err)
         else:
-            db.session.commit()
             _start_session(user)
             flash(_("Welcome, %(name)s!", name=user.display_name), "success")
             return redirect(_safe_next(request.args.get("next")))
-    status = 422 if form.errors else 200
-    return render_template("auth/signup.html", form=form), status
+    return render_template("auth/signup.html", form=form), form_status(form)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
-    import secrets
-
-    current_user.session_key = secrets.token_hex(16)
+    services.close_session(current_user)  # the cookie is dead even if replayed
     db.session.commit()
     logout_user()
     session.clear()
@@ -100,10 +99,9 @@ def account():
             apply_errors(form, err)
         else:
             db.session.commit()
-            _start_session(current_user)
             flash(_("Your password is changed. Other sessions are logged out."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form), 422 if form.errors else 200
+    return render_template("auth/account.html", form=form), form_status(form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -137,11 +135,10 @@ def reset_password(token):
             db.session.rollback()
             apply_errors(form, err)
         else:
-            db.session.commit()
             _start_session(user)
             flash(_("Your new password is set."), "success")
             return redirect(url_for("catalog.home"))
-    return render_template("auth/reset.html", form=form), 422 if form.errors else 200
+    return render_template("auth/reset.html", form=form), form_status(form)
 
 
 @bp.post("/language")

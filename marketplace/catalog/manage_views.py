@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from ..coops.services import ensure_member
 from ..core.errors import DomainError, Invalid
-from ..core.forms import EmptyForm, apply_errors
+from ..core.forms import EmptyForm, apply_errors, form_status
 from ..core.money import fen_to_yuan_str, parse_yuan
 from ..extensions import db
 from . import services
@@ -61,7 +61,7 @@ def new():
             db.session.commit()
             flash(_("Product saved."), "success")
             return redirect(url_for("manage.edit", product_id=product.id))
-    return render_template("manage/product_form.html", form=form, product=None), 422 if form.errors else 200
+    return render_template("manage/product_form.html", form=form, product=None), form_status(form)
 
 
 @bp.route("/<int:product_id>", methods=["GET", "POST"])
@@ -87,7 +87,7 @@ def edit(product_id):
             flash(_("Product saved."), "success")
             return redirect(url_for("manage.edit", product_id=product.id))
     return render_template("manage/product_form.html", form=form, product=product,
-                           image_form=ImageForm()), 422 if form.errors else 200
+                           image_form=ImageForm()), form_status(form)
 
 
 @bp.post("/<int:product_id>/images/<int:image_id>/delete")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from ..catalog.models import Product, ProductStatus
 from ..catalog.search import CatalogQuery, run_catalog
 from ..core.errors import DomainError
-from ..core.forms import apply_errors
+from ..core.forms import apply_errors, form_status
 from ..extensions import db
 from . import services
 from .forms import CooperativeForm, InviteForm
@@ -60,7 +60,7 @@ def apply():
             db.session.commit()
             flash(_("Thank you! Programme staff will review your application."), "success")
             return redirect(url_for("coops.dashboard"))
-    return render_template("coops/apply.html", form=form), 422 if form.errors else 200
+    return render_template("coops/apply.html", form=form), form_status(form)
 
 
 def _my_coop() -> Cooperative:
@@ -99,7 +99,7 @@ def edit():
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for("coops.dashboard"))
-    return render_template("coops/edit.html", form=form, coop=coop), 422 if form.errors else 200
+    return render_template("coops/edit.html", form=form, coop=coop), form_status(form)
 
 
 @bp.post("/my/cooperative/members")

@@ -1,8 +1,8 @@
-"""storefront: users, cooperatives, products, audit
+"""storefront: users, sessions, cooperatives, products, audit
 
 Revision ID: 0001_storefront
 Revises: 
-Create Date: 2026-11-29 07:24:23.292201
+Create Date: 2026-11-29 07:30:24.556700
 
 """
 from alembic import op
@@ -49,7 +49,6 @@ def upgrade():
     sa.Column('role', sa.Enum('buyer', 'staff', 'admin', name='role', native_enum=False, length=16), nullable=False),
     sa.Column('locale', sa.String(length=8), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('session_key', sa.String(length=64), nullable=False),
     sa.Column('failed_logins', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -149,6 +148,20 @@ def upgrade():
         batch_op.create_index('ix_products_coop_status', ['cooperative_id', 'status'], unique=False)
         batch_op.create_index('ix_products_listing', ['status', 'surplus', 'id'], unique=False)
 
+    op.create_table('user_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_user_sessions_token_hash'))
+    )
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('product_images',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -179,6 +192,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_product_images_product_id'))
 
     op.drop_table('product_images')
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
+
+    op.drop_table('user_sessions')
     with op.batch_alter_table('products', schema=None) as batch_op:
         batch_op.drop_index('ix_products_listing')
         batch_op.drop_index('ix_products_coop_status')
