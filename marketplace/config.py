@@ -36,6 +36,8 @@ class BaseConfig:
     API_TOKEN_TTL = timedelta(days=30)
     PASSWORD_RESET_TTL = timedelta(hours=1)
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
+    #: where the site is reached; used for links in mails sent outside a request
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:" + _env("PORT", "5000"))
     MAIL_URL = _env("MAIL_URL")  # smtp://user:pass@host:port ; None -> log
     MAIL_FROM = _env("MAIL_FROM", "noreply@marketplace.local")
     PAYMENTS_PROVIDER = _env("PAYMENTS_PROVIDER", "stripe" if _env("STRIPE_SECRET_KEY") else "demo")

@@ -3,7 +3,6 @@ import logging
 
 from flask import (abort, current_app, g, has_request_context, jsonify, render_template, request, send_file,
                    session)
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -118,7 +117,8 @@ def _register_template_helpers(app):
 
     @app.context_processor
     def _globals():
-        return {"current_locale": str(get_locale()), "languages": app.config["LANGUAGES"],
+        # the LANGUAGES key ("zh_CN"), not Babel's expanded name ("zh_Hans_CN")
+        return {"current_locale": select_locale(), "languages": app.config["LANGUAGES"],
                 "demo_mode": app.config.get("DEMO")}
 
 

@@ -58,8 +58,10 @@ class ProductInSchema(Schema):
 
 
 class ProductPatchSchema(ProductInSchema):
-    class Meta:
-        partial = True
+    """Any subset of the product's fields."""
+
+    def __init__(self, **kwargs):
+        super().__init__(partial=True, **kwargs)
 
 
 class ProductQuerySchema(Schema):

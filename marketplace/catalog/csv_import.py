@@ -46,8 +46,9 @@ def import_products(user, coop, raw: bytes) -> ImportReport:
     ensure_member(user, coop, EDITORS)
     reader = _reader(raw)
     report = ImportReport()
-    for line, row in enumerate(reader, start=2):
-        if line - 1 > MAX_ROWS:
+    for count, row in enumerate(reader, start=1):
+        line = reader.line_num  # the file's own line number, blank lines included
+        if count > MAX_ROWS:
             report.errors.append((line, [str(_l("Only the first %(n)d rows are imported.", n=MAX_ROWS))]))
             break
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):

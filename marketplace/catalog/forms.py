@@ -5,6 +5,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from ..core.forms import choices
 from .categories import CATEGORIES
 
 
@@ -19,14 +20,14 @@ class ProductForm(FlaskForm):
     per_buyer_limit = StringField(_l("Limit per buyer (optional)"), validators=[Optional(), Length(max=6)])
     harvest_date = StringField(_l("Harvest date (YYYY-MM-DD)"), validators=[Optional(), Length(max=10)])
     shelf_life_days = StringField(_l("Shelf life in days"), validators=[Optional(), Length(max=5)])
-    status = SelectField(_l("Status"), choices=[("draft", _l("Draft")), ("active", _l("On sale")),
-                                                ("archived", _l("Archived"))])
+    status = SelectField(_l("Status"), choices=choices([("draft", _l("Draft")), ("active", _l("On sale")),
+                                                        ("archived", _l("Archived"))]))
     surplus = BooleanField(_l("Surplus: these goods failed to sell and need buyers"))
     photo = FileField(_l("Add a photo (JPEG, PNG or WebP)"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.category.choices = [("", _l("Choose…"))] + list(CATEGORIES.items())
+        self.category.choices = choices([("", _l("Choose…"))] + list(CATEGORIES.items()))
 
 
 class ImageForm(FlaskForm):

@@ -5,13 +5,14 @@ from flask_wtf.file import FileField
 from wtforms import EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from ..core.forms import choices
 from ..core.regions import PROVINCES
 
 
 def province_choices():
     from ..core.regions import province_label
 
-    return [("", _l("Choose…"))] + [(p, province_label(p)) for p in PROVINCES]
+    return choices([("", _l("Choose…"))] + [(p, province_label(p)) for p in PROVINCES])
 
 
 class CooperativeForm(FlaskForm):
@@ -32,7 +33,7 @@ class CooperativeForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
-    role = SelectField(_l("Role"), choices=[("manager", _l("Manager")), ("host", _l("Livestream host"))])
+    role = SelectField(_l("Role"), choices=choices([("manager", _l("Manager")), ("host", _l("Livestream host"))]))
 
 
 class ReasonForm(FlaskForm):

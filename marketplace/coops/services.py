@@ -1,5 +1,4 @@
 """Cooperative verbs: apply, verify / reject / suspend, invite members, permission checks."""
-from flask import url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -10,6 +9,7 @@ from ..core.images import process_upload
 from ..core.mail import send_mail
 from ..core.regions import canonical_province
 from ..core.storage import store_image
+from ..core.urls import external_url
 from ..core.validation import Checker
 from ..extensions import db
 from .models import CoopStatus, Cooperative, Invitation, Membership, MemberRole
@@ -179,7 +179,7 @@ def _keep_invitation(owner, coop, email, role):
     audit.record(owner, "cooperative.invite", coop, after={"email": email, "role": role.value})
     send_mail(email, f"Join {coop.name} on the marketplace",
               f"{owner.display_name} invites you to join {coop.name} as {role.value}.\n"
-              f"Sign up with this email address: {url_for('auth.signup', _external=True)}")
+              f"Sign up with this email address: {external_url('auth.signup')}")
     return invitation
 
 

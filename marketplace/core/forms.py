@@ -1,6 +1,7 @@
 """Helpers that put service errors onto WTForms forms."""
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from .errors import DomainError
 
@@ -27,3 +28,8 @@ def form_status(form) -> int:
 
 class EmptyForm(FlaskForm):
     """A form with only the CSRF token, for buttons that post."""
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
