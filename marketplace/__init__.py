@@ -3,7 +3,7 @@ import os
 
 from flask import Flask
 
-from .config import CONFIGS
+from .config import CONFIGS, from_environment
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -17,6 +17,7 @@ def create_app(config=None, **overrides) -> Flask:
                 static_folder=os.path.join(ROOT, "static"))
     name = config or os.environ.get("MARKETPLACE_CONFIG", "production")
     app.config.from_object(CONFIGS[name])
+    app.config.update({k: v for k, v in from_environment(CONFIGS[name]).items() if v is not None})
     app.config.update(overrides)
     _finish_config(app)
 

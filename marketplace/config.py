@@ -13,9 +13,34 @@ def _env(name, default=None):
     return value if value not in (None, "") else default
 
 
+def from_environment(config_class) -> dict:
+    """Settings read from the environment when the app is created (not at import),
+    so a process started with new variables picks them up."""
+    if config_class is TestConfig:
+        return {"SQLALCHEMY_DATABASE_URI": _env("TEST_DATABASE_URL")}
+    redis_url = _env("REDIS_URL")
+    values = {
+        "SECRET_KEY": _env("SECRET_KEY", config_class.SECRET_KEY),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL"),  # None -> SQLite in instance/
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "BASE_URL": _env("BASE_URL", "http://127.0.0.1:" + _env("PORT", "5000")),
+        "MAIL_URL": _env("MAIL_URL"),
+        "MAIL_FROM": _env("MAIL_FROM", "noreply@marketplace.example"),
+        "PAYMENTS_PROVIDER": _env("PAYMENTS_PROVIDER", "stripe" if _env("STRIPE_SECRET_KEY") else "demo"),
+    }
+    return values
+
+
 class BaseConfig:
-    SECRET_KEY = _env("SECRET_KEY")
-    SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL")  # None -> SQLite in instance/
+    SECRET_KEY = None  # from the environment; required outside demo and tests
+    SQLALCHEMY_DATABASE_URI = None
+    REDIS_URL = None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_URL = None  # smtp://user:pass@host:port ; None -> mail is printed to the log
+    MAIL_FROM = "noreply@marketplace.example"
+    BASE_URL = "http://127.0.0.1:5000"  #: where the site is reached; for links in mails
+    PAYMENTS_PROVIDER = "demo"
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -26,7 +51,6 @@ class BaseConfig:
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
     LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    RATELIMIT_STORAGE_URI = _env("REDIS_URL", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     SIGNUP_RATE_LIMIT = "5 per minute; 30 per hour"
@@ -36,12 +60,6 @@ class BaseConfig:
     API_TOKEN_TTL = timedelta(days=30)
     PASSWORD_RESET_TTL = timedelta(hours=1)
     PERMANENT_SESSION_LIFETIME = timedelta(days=14)
-    #: where the site is reached; used for links in mails sent outside a request
-    BASE_URL = _env("BASE_URL", "http://127.0.0.1:" + _env("PORT", "5000"))
-    MAIL_URL = _env("MAIL_URL")  # smtp://user:pass@host:port ; None -> log
-    MAIL_FROM = _env("MAIL_FROM", "noreply@marketplace.local")
-    PAYMENTS_PROVIDER = _env("PAYMENTS_PROVIDER", "stripe" if _env("STRIPE_SECRET_KEY") else "demo")
-    REDIS_URL = _env("REDIS_URL")
     CATALOG_PAGE_SIZE = 24
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -66,18 +84,17 @@ class ProductionConfig(BaseConfig):
 
 
 class DemoConfig(BaseConfig):
-    SECRET_KEY = _env("SECRET_KEY", "demo-only-secret-key-not-for-production")
+    SECRET_KEY = "demo-only-secret-key-not-for-production"  # unless SECRET_KEY is set
     DEMO = True
 
 
 class TestConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-secret-key"
-    SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL")  # None -> SQLite set by the fixture
     RATELIMIT_STORAGE_URI = "memory://"
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: hashing speed is not under test
-    MAIL_URL = None
     PAYMENTS_PROVIDER = "demo"
+    BASE_URL = "http://localhost"
     DEMO = True
 
 
