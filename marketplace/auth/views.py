@@ -3,6 +3,7 @@ from urllib.parse import urlparse
 
 from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    session, url_for)
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -10,6 +11,7 @@ from ..core.errors import DomainError
 from ..core.forms import EmptyForm, apply_errors, form_status
 from ..core.mail import send_mail
 from ..extensions import db, limiter
+from ..web import select_locale
 from . import services
 from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, ResetPasswordForm, SignupForm
 
@@ -112,9 +114,10 @@ def forgot_password():
         user = services.find_user_by_email(form.email.data)
         if user is not None and user.active:
             link = url_for("auth.reset_password", token=services.make_reset_token(user), _external=True)
-            send_mail(user.email, _("Reset your password"),
-                      _("Open this link within an hour to choose a new password:\n%(link)s\n\n"
-                        "If you did not ask for this, ignore this mail.", link=link))
+            with force_locale(user.locale or select_locale()):
+                send_mail(user.email, _("Reset your password"),
+                          _("Open this link within an hour to choose a new password:\n%(link)s\n\n"
+                            "If you did not ask for this, ignore this mail.", link=link))
         # The same answer whether or not the account exists.
         flash(_("If an account exists for that email, we have sent a link to reset the password."), "success")
         return redirect(url_for("auth.login"))

@@ -1,4 +1,6 @@
 """Cooperative verbs: apply, verify / reject / suspend, invite members, permission checks."""
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
@@ -119,7 +121,7 @@ def decide(staff, coop: Cooperative, decision: str, reason: str = "") -> Coopera
     allowed_from, target = DECISIONS[decision]
     if coop.status not in allowed_from:
         raise Conflict(_l("A %(status)s cooperative cannot be changed that way.",
-                          status=coop.status.value), code="invalid_transition")
+                          status=_(coop.status.value)), code="invalid_transition")
     reason = " ".join((reason or "").split())
     if len(reason) > 500 or (decision == "reject" and len(reason) < 3):
         raise Invalid(_l("Give a reason of 3 to 500 characters."), code="reason_required",
@@ -136,12 +138,15 @@ def decide(staff, coop: Cooperative, decision: str, reason: str = "") -> Coopera
 
 
 def _tell_owners(coop, decision, reason):
-    subjects = {"verify": "Your cooperative is verified", "reject": "Your cooperative application was not accepted",
-                "suspend": "Your cooperative is suspended"}
     for m in coop.memberships:
-        if m.role == MemberRole.owner:
-            send_mail(m.user.email, f"{subjects[decision]}: {coop.name}",
-                      f"{subjects[decision]}.\n{('Reason: ' + reason) if reason else ''}")
+        if m.role != MemberRole.owner:
+            continue
+        with force_locale(m.user.locale or "zh_CN"):
+            subject = {"verify": _("Your cooperative is verified"),
+                       "reject": _("Your cooperative application was not accepted"),
+                       "suspend": _("Your cooperative is suspended")}[decision]
+            body = subject + ("\n" + _("Reason: %(reason)s", reason=reason) if reason else "")
+            send_mail(m.user.email, f"{subject}: {coop.name}", body)
 
 
 # --- members --------------------------------------------------------------------
@@ -164,7 +169,9 @@ def invite_member(owner, coop, email: str, role: str):
     db.session.add(member)
     db.session.flush()
     audit.record(owner, "cooperative.member_add", coop, after={"user_id": user.id, "role": role})
-    send_mail(email, f"You are now a {role} of {coop.name}", f"{owner.display_name} added you.")
+    with force_locale(user.locale or "zh_CN"):
+        send_mail(email, _("You are now a member of %(coop)s", coop=coop.name),
+                  _("%(owner)s added you to %(coop)s.", owner=owner.display_name, coop=coop.name))
     return member
 
 
@@ -177,9 +184,10 @@ def _keep_invitation(owner, coop, email, role):
     invitation.role = role
     db.session.flush()
     audit.record(owner, "cooperative.invite", coop, after={"email": email, "role": role.value})
-    send_mail(email, f"Join {coop.name} on the marketplace",
-              f"{owner.display_name} invites you to join {coop.name} as {role.value}.\n"
-              f"Sign up with this email address: {external_url('auth.signup')}")
+    with force_locale("zh_CN"):  # no account yet, so no known language: the site's main one
+        send_mail(email, _("Join %(coop)s on the marketplace", coop=coop.name),
+                  _("%(owner)s invites you to join %(coop)s.\nSign up with this email address: %(link)s",
+                    owner=owner.display_name, coop=coop.name, link=external_url("auth.signup")))
     return invitation
 
 
