@@ -36,6 +36,13 @@ def _form_data(form):
     return data
 
 
+def _price_field(err):
+    """The form asks for `price` in yuan; the service checks `price_fen`."""
+    if "price_fen" in err.fields:
+        err.fields["price"] = err.fields.pop("price_fen")
+    return err
+
+
 def _photo(form):
     file = form.photo.data
     return file.read() if file and getattr(file, "filename", "") else None
@@ -56,7 +63,7 @@ def new():
                 services.add_image(current_user, product, photo, alt=product.title)
         except DomainError as err:
             db.session.rollback()
-            apply_errors(form, err)
+            apply_errors(form, _price_field(err))
         else:
             db.session.commit()
             flash(_("Product saved."), "success")
@@ -81,7 +88,7 @@ def edit(product_id):
         except DomainError as err:
             db.session.rollback()
             product = services.editable_product(product_id, current_user)
-            apply_errors(form, err)
+            apply_errors(form, _price_field(err))
         else:
             db.session.commit()
             flash(_("Product saved."), "success")

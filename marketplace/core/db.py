@@ -31,3 +31,24 @@ class UTCDateTime(types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def configure_sqlite(engine) -> None:
+    """SQLite as a multi-threaded server database: WAL so readers never wait,
+    a busy timeout, foreign keys on, and BEGIN IMMEDIATE so a transaction that
+    reads and then writes (a checkout) waits its turn instead of failing with
+    "database is locked" when another writer got there first."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -101,8 +101,8 @@ class Checker:
 
     def done(self) -> dict:
         if self.errors:
-            first = next(iter(self.errors.items()))
-            raise Invalid(f"{first[0]}: {first[1][0]}", code="invalid", fields=self.errors)
+            name, messages = next(iter(self.errors.items()))
+            raise Invalid(messages[0], code="invalid", fields=self.errors)
         return self.clean
 
 
