@@ -4,6 +4,7 @@ import os
 from flask import Flask
 
 from .config import CONFIGS, from_environment
+from .core.db import configure_sqlite
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -21,10 +22,13 @@ def create_app(config=None, **overrides) -> Flask:
     app.config.update(overrides)
     _finish_config(app)
 
-    from . import web
+    from . import models, web  # noqa: F401 - models: the whole schema, for Alembic
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -58,12 +62,14 @@ def _register_blueprints(app):
     from .catalog.manage_views import bp as manage_bp
     from .catalog.views import bp as catalog_bp
     from .coops.views import bp as coops_bp
+    from .orders.views import bp as orders_bp
     from .staff.views import bp as staff_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(coops_bp)
     app.register_blueprint(manage_bp)
+    app.register_blueprint(orders_bp)
     app.register_blueprint(staff_bp)
     init_api(app)
 

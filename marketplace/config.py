@@ -28,6 +28,10 @@ def from_environment(config_class) -> dict:
         "MAIL_URL": _env("MAIL_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "noreply@marketplace.example"),
         "PAYMENTS_PROVIDER": _env("PAYMENTS_PROVIDER", "stripe" if _env("STRIPE_SECRET_KEY") else "demo"),
+        "STRIPE_SECRET_KEY": _env("STRIPE_SECRET_KEY"),
+        "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY"),
+        "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
+        "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
     }
     return values
 
@@ -41,6 +45,9 @@ class BaseConfig:
     MAIL_FROM = "noreply@marketplace.example"
     BASE_URL = "http://127.0.0.1:5000"  #: where the site is reached; for links in mails
     PAYMENTS_PROVIDER = "demo"
+    DEMO_PAYMENTS_ALLOWED = True  #: the demo provider; never in production
+    STRIPE_SECRET_KEY = STRIPE_PUBLISHABLE_KEY = STRIPE_WEBHOOK_SECRET = STRIPE_API_BASE = None
+    RESERVATION_MINUTES = 15  #: how long placed-but-unpaid checkouts hold their stock
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
@@ -54,6 +61,7 @@ class BaseConfig:
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     SIGNUP_RATE_LIMIT = "5 per minute; 30 per hour"
+    CHECKOUT_RATE_LIMIT = "30 per minute"
     LOGIN_LOCKOUT_FAILURES = 10  #: failed logins in a row before a temporary lock
     LOGIN_LOCKOUT_MINUTES = 15
     PASSWORD_HASH_METHOD = "scrypt"
@@ -76,6 +84,7 @@ class BaseConfig:
 
 
 class ProductionConfig(BaseConfig):
+    DEMO_PAYMENTS_ALLOWED = False
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     SESSION_COOKIE_NAME = "__Host-session"
@@ -92,6 +101,7 @@ class TestConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-secret-key"
     RATELIMIT_STORAGE_URI = "memory://"
+    CHECKOUT_RATE_LIMIT = "10000 per minute"  # the concurrency tests fire many from one address
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: hashing speed is not under test
     PAYMENTS_PROVIDER = "demo"
     BASE_URL = "http://localhost"

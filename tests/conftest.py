@@ -65,6 +65,8 @@ class IsolatedClient(FlaskClient):
     never leak into the next or into the test body."""
 
     def open(self, *args, **kwargs):
+        if has_app_context():
+            db.session.commit()  # end the test body's transaction: SQLite has one writer at a time
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():  # (not inside a redirect followed by werkzeug)
             db.session.expire_all()  # the test body sees what the request committed

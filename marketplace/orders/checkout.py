@@ -1,0 +1,208 @@
+"""Placing a checkout (one payment, one order per cooperative), and what happens
+to its reservation: paid, cancelled, failed or expired."""
+import enum
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
+
+from ..catalog.models import Product, ProductStatus
+from ..coops.models import CoopStatus
+from ..core import audit
+from ..core.db import utcnow
+from ..core.errors import Conflict, Invalid
+from ..core.validation import Checker
+from ..extensions import db
+from . import lifecycle, stock
+from .events import order_paid
+from .models import Checkout, CheckoutStatus, Order, OrderLine, OrderStatus
+from .notify import tell_buyer
+
+MAX_QUANTITY = 999  #: per line; more than this is a typo, not a purchase
+MAX_LINES = 50
+
+
+@dataclass
+class WantedLine:
+    product_id: int
+    quantity: int
+    livestream_id: int | None = None
+    #: the unit price the buyer was shown, in fen; a different current price is refused
+    seen_price_fen: int | None = None
+
+
+def check_address(data) -> dict:
+    c = Checker(data if isinstance(data, dict) else {})
+    c.text("name", max_len=80)
+    c.text("phone", min_len=5, max_len=32)
+    c.text("province", max_len=40)
+    c.text("city", max_len=60)
+    c.text("address", min_len=4, max_len=200)
+    return c.done()
+
+
+def _merge(lines: list[WantedLine]) -> list[WantedLine]:
+    if not lines:
+        raise Invalid(_l("The cart is empty."), code="empty_cart")
+    if len(lines) > MAX_LINES:
+        raise Invalid(_l("At most %(n)d different products per order.", n=MAX_LINES), code="too_many_lines")
+    merged: dict[tuple, WantedLine] = {}
+    for line in lines:
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= MAX_QUANTITY:
+            raise Invalid(_l("Quantities are whole numbers from 1 to %(n)d.", n=MAX_QUANTITY), code="invalid_quantity")
+        key = (line.product_id, line.livestream_id)
+        if key in merged:
+            merged[key].quantity += line.quantity
+        else:
+            merged[key] = WantedLine(**vars(line))
+    return sorted(merged.values(), key=lambda w: w.product_id)  # one lock order: no deadlocks
+
+
+def _load_products(lines) -> dict[int, Product]:
+    ids = {w.product_id for w in lines}
+    products = db.session.scalars(select(Product).where(Product.id.in_(ids))
+                                  .options(joinedload(Product.cooperative))).all()
+    found = {p.id: p for p in products}
+    for w in lines:
+        p = found.get(w.product_id)
+        if p is None or p.status != ProductStatus.active or p.cooperative.status != CoopStatus.verified:
+            raise Invalid(_l("A product in your cart is no longer for sale."), code="product_unavailable",
+                          fields={"product_id": [str(w.product_id)]})
+        if w.seen_price_fen is not None and w.seen_price_fen != p.price_fen:
+            raise Conflict(_l("The price of “%(title)s” changed. Please check your cart.", title=p.title),
+                           code="price_changed")
+    return found
+
+
+def _reserve(buyer, lines, products) -> None:
+    for w in lines:
+        product = products[w.product_id]
+        if not stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit):
+            raise Conflict(_l("You can buy at most %(n)d of “%(title)s”.", n=product.per_buyer_limit,
+                              title=product.title), code="per_buyer_limit")
+        if not stock.take_stock(product.id, w.quantity):
+            raise Conflict(_l("Not enough “%(title)s” left.", title=product.title), code="insufficient_stock")
+
+
+def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str) -> Checkout:
+    """Reserve stock and create the checkout with its orders. Raises before writing
+    anything the caller would keep: on error the caller rolls the transaction back."""
+    lines = _merge(wanted)
+    shipping = check_address(address)
+    products = _load_products(lines)
+    _reserve(buyer, lines, products)
+    ttl = current_app.config["RESERVATION_MINUTES"]
+    checkout = Checkout(buyer_id=buyer.id, amount_fen=sum(products[w.product_id].price_fen * w.quantity for w in lines),
+                        expires_at=utcnow() + timedelta(minutes=ttl), shipping_address=shipping, provider=provider)
+    db.session.add(checkout)
+    db.session.flush()
+    by_coop = defaultdict(list)
+    for w in lines:
+        by_coop[products[w.product_id].cooperative_id].append(w)
+    for coop_id, coop_lines in sorted(by_coop.items()):
+        _create_order(checkout, buyer, coop_id, coop_lines, products)
+    audit.record(buyer, "checkout.place", checkout, after={"amount_fen": checkout.amount_fen,
+                                                           "orders": [o.id for o in checkout.orders]})
+    return checkout
+
+
+def _create_order(checkout, buyer, coop_id, lines, products):
+    order = Order(checkout_id=checkout.id, cooperative_id=coop_id, buyer_id=buyer.id,
+                  subtotal_fen=sum(products[w.product_id].price_fen * w.quantity for w in lines))
+    db.session.add(order)
+    db.session.flush()
+    for w in lines:
+        p = products[w.product_id]
+        db.session.add(OrderLine(order_id=order.id, product_id=p.id, livestream_id=w.livestream_id, title=p.title,
+                                 unit=p.unit, unit_price_fen=p.price_fen, quantity=w.quantity,
+                                 line_total_fen=p.price_fen * w.quantity))
+    db.session.flush()
+    db.session.refresh(checkout)
+    return order
+
+
+# --- the reservation ends ------------------------------------------------------
+
+def cancel_checkout(checkout: Checkout, reason: str, actor=None) -> bool:
+    """Cancel an unpaid checkout and give its stock back. Returns False when it was
+    no longer pending (already paid or cancelled): a guarded, one-time change."""
+    changed = db.session.execute(
+        update(Checkout).where(Checkout.id == checkout.id, Checkout.status == CheckoutStatus.pending_payment)
+        .values(status=CheckoutStatus.cancelled, cancelled_at=utcnow(), cancel_reason=reason)
+        .execution_options(synchronize_session=False)).rowcount
+    if not changed:
+        return False
+    db.session.refresh(checkout)
+    for order in checkout.orders:
+        _give_back(order)
+        lifecycle.move(order, OrderStatus.cancelled, actor, note=reason)
+        tell_buyer(order)
+    return True
+
+
+def _give_back(order) -> None:
+    for line in order.lines:
+        stock.return_stock(line.product_id, line.quantity)
+        stock.uncount_for_buyer(order.buyer_id, line.product_id, line.quantity)
+
+
+def expire_reservations(now=None) -> int:
+    """Cancel every checkout whose reservation ran out; returns how many."""
+    now = now or utcnow()
+    due = db.session.scalars(select(Checkout).where(
+        Checkout.status == CheckoutStatus.pending_payment, Checkout.expires_at <= now)).all()
+    return sum(cancel_checkout(c, "expired") for c in due)
+
+
+class PaidResult(enum.Enum):
+    paid = "paid"
+    already_paid = "already_paid"
+    needs_refund = "needs_refund"  # paid after the reservation ended and the stock is gone
+
+
+def mark_paid(checkout: Checkout) -> PaidResult:
+    """Record that the checkout's money arrived (the payment provider's own event).
+    A payment for an expired checkout takes the stock again if it is still there."""
+    changed = db.session.execute(
+        update(Checkout).where(Checkout.id == checkout.id, Checkout.status == CheckoutStatus.pending_payment)
+        .values(status=CheckoutStatus.paid, paid_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+    db.session.refresh(checkout)
+    if not changed:
+        if checkout.status == CheckoutStatus.paid:
+            return PaidResult.already_paid
+        if not _retake_stock(checkout):
+            return PaidResult.needs_refund
+        checkout.status, checkout.paid_at = CheckoutStatus.paid, utcnow()
+    for order in checkout.orders:
+        _mark_order_paid(order)
+    return PaidResult.paid
+
+
+def _retake_stock(checkout) -> bool:
+    """Re-reserve a cancelled checkout's lines, all or nothing (in a savepoint)."""
+    try:
+        with db.session.begin_nested():
+            for order in checkout.orders:
+                for line in order.lines:
+                    if not stock.take_stock(line.product_id, line.quantity):
+                        raise _NoStock()
+                    stock.count_for_buyer(order.buyer_id, line.product_id, line.quantity, None)
+                order.status = OrderStatus.pending_payment  # revived; paid next
+    except _NoStock:
+        return False
+    return True
+
+
+class _NoStock(Exception):
+    pass
+
+
+def _mark_order_paid(order) -> None:
+    order.paid_at = utcnow()
+    lifecycle.move(order, OrderStatus.paid)
+    order_paid.send(order, lines=list(order.lines))
+    tell_buyer(order)

@@ -1,0 +1,49 @@
+"""Stock and per-buyer counts change only through these guarded single statements.
+
+`UPDATE products SET stock = stock - n WHERE id = ? AND stock >= n` either takes
+all n units or none, whatever other transactions do at the same moment, on
+SQLite and PostgreSQL alike; the CHECK (stock >= 0) constraint backs it up.
+"""
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..catalog.models import Product, ProductStatus
+from ..extensions import db
+from .models import BuyerProductCount
+
+
+def take_stock(product_id: int, quantity: int) -> bool:
+    """Reserve `quantity` units of an active product; False when there are not enough."""
+    result = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity, Product.status == ProductStatus.active)
+        .values(stock=Product.stock - quantity)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def return_stock(product_id: int, quantity: int) -> None:
+    db.session.execute(update(Product).where(Product.id == product_id)
+                       .values(stock=Product.stock + quantity).execution_options(synchronize_session=False))
+
+
+def count_for_buyer(buyer_id: int, product_id: int, quantity: int, limit: int | None) -> bool:
+    """Add to the units this buyer holds of the product, refusing to pass `limit`."""
+    if limit is not None and quantity > limit:
+        return False
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = BuyerProductCount.__table__
+    stmt = insert(table).values(buyer_id=buyer_id, product_id=product_id, quantity=quantity)
+    new_total = table.c.quantity + stmt.excluded.quantity
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["buyer_id", "product_id"], set_={"quantity": new_total},
+        where=(new_total <= limit) if limit is not None else None)
+    return db.session.execute(stmt).rowcount == 1
+
+
+def uncount_for_buyer(buyer_id: int, product_id: int, quantity: int) -> None:
+    db.session.execute(update(BuyerProductCount).where(
+        BuyerProductCount.buyer_id == buyer_id, BuyerProductCount.product_id == product_id,
+        BuyerProductCount.quantity >= quantity).values(quantity=BuyerProductCount.quantity - quantity)
+        .execution_options(synchronize_session=False))

@@ -1,0 +1,122 @@
+"""Payment verbs: start a payment, take a provider event (once), refund an order."""
+import logging
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..coops.services import is_staff
+from ..core import audit
+from ..core.errors import Conflict, Forbidden
+from ..extensions import db
+from ..orders import checkout as checkouts
+from ..orders import refunds
+from ..orders.fulfilment import SELLERS
+from ..orders.models import Checkout, CheckoutStatus
+from .gateway import DemoGateway, GatewayEvent, get_gateway
+from .models import PaymentEvent
+
+log = logging.getLogger("marketplace.payments")
+
+
+def start_payment(checkout: Checkout) -> dict:
+    """Create the provider's payment for a new checkout; returns what the client needs."""
+    gateway = get_gateway()
+    intent = gateway.create_intent(checkout)
+    checkout.payment_intent_id = intent.id
+    checkout.provider = gateway.name
+    return payment_info(checkout, intent.client_secret)
+
+
+def payment_info(checkout: Checkout, client_secret: str | None = None) -> dict:
+    from ..core.urls import external_url
+
+    if checkout.provider == "demo":
+        return {"provider": "demo", "confirm_url": external_url("checkouts_api.demo_confirm", checkout_id=checkout.id)}
+    return {"provider": "stripe", "client_secret": client_secret, "payment_intent_id": checkout.payment_intent_id}
+
+
+def confirm_demo(buyer, checkout: Checkout) -> str:
+    """The demo provider's 'payment': only in demo mode, only by the buyer."""
+    if checkout.provider != "demo" or not isinstance(get_gateway(), DemoGateway):
+        raise Conflict(_l("This checkout is not paid in test mode."), code="not_demo")
+    if checkout.buyer_id != buyer.id:
+        raise Forbidden(_l("Not your checkout."))
+    event = GatewayEvent(id=f"demo_evt_{checkout.id}", type="payment_intent.succeeded",
+                         payment_intent_id=checkout.payment_intent_id, amount_fen=checkout.amount_fen,
+                         currency=checkout.currency)
+    return handle_event("demo", event)
+
+
+def handle_event(provider: str, event: GatewayEvent) -> str:
+    """Apply one provider event exactly once; returns the outcome. Duplicates,
+    unknown intents and events in any order are harmless."""
+    record = PaymentEvent(provider=provider, event_id=event.id, type=event.type,
+                          payment_intent_id=event.payment_intent_id, outcome="received")
+    try:
+        with db.session.begin_nested():
+            db.session.add(record)
+            db.session.flush()
+    except IntegrityError:
+        return "duplicate"
+    checkout = db.session.scalar(select(Checkout).where(Checkout.payment_intent_id == event.payment_intent_id)) \
+        if event.payment_intent_id else None
+    record.checkout_id = checkout.id if checkout else None
+    record.outcome = _apply(event, checkout)
+    log.info("payment event %s %s -> %s", event.type, event.id, record.outcome)
+    return record.outcome
+
+
+def _apply(event: GatewayEvent, checkout: Checkout | None) -> str:
+    if checkout is None:
+        return "unknown_intent" if event.type.startswith("payment_intent.") else "ignored"
+    if event.type == "payment_intent.payment_failed":
+        return "released" if checkouts.cancel_checkout(checkout, "payment_failed") else "ignored"
+    if event.type != "payment_intent.succeeded":
+        return "ignored"
+    if (event.amount_fen, event.currency) != (checkout.amount_fen, checkout.currency):
+        _refund_whole(checkout, event.amount_fen or 0, "amount_mismatch")
+        checkouts.cancel_checkout(checkout, "amount_mismatch")
+        return "amount_mismatch"
+    result = checkouts.mark_paid(checkout)
+    if result == checkouts.PaidResult.needs_refund:
+        _refund_whole(checkout, checkout.amount_fen, "late")
+        return "refunded_late"
+    return result.value
+
+
+def _refund_whole(checkout, amount_fen, why):
+    """Money arrived that we cannot honour: send all of it back at once."""
+    if amount_fen > 0:
+        refund_id = get_gateway().refund(checkout.payment_intent_id, amount_fen, f"auto-{why}-{checkout.id}")
+        audit.record(None, f"payment.auto_refund_{why}", checkout,
+                     after={"amount_fen": amount_fen, "refund_id": refund_id})
+
+
+def refund_order(actor, order, lines=None, amount_fen=None, reason: str = ""):
+    """A refund by the order's cooperative or by staff, through the provider."""
+    if not is_staff(actor):
+        from ..coops.services import ensure_member
+        ensure_member(actor, order.cooperative, SELLERS)
+    return _refund(actor, order, refunds.plan_refund(order, lines=lines, amount_fen=amount_fen), reason)
+
+
+def cancel_by_buyer(buyer, order):
+    """The buyer's 'cancel': unpaid -> the whole checkout is cancelled (one payment);
+    paid and not shipped -> a full refund."""
+    if order.buyer_id != buyer.id:
+        raise Forbidden(_l("Not your order."))
+    checkout = order.checkout
+    if checkout.status == CheckoutStatus.pending_payment:
+        checkouts.cancel_checkout(checkout, "cancelled_by_buyer", buyer)
+        return None
+    if order.shipped_at is not None or order.refunded_fen:
+        raise Conflict(_l("This order is already on its way; ask the cooperative for a refund."),
+                       code="not_cancellable")
+    return _refund(buyer, order, refunds.plan_refund(order, amount_fen=order.subtotal_fen), "cancelled_by_buyer")
+
+
+def _refund(actor, order, plan, reason):
+    key = f"refund-{order.id}-{order.refunded_fen}-{plan.amount_fen}"
+    refund_id = get_gateway().refund(order.checkout.payment_intent_id, plan.amount_fen, key)
+    return refunds.apply_refund(actor, order, plan, refund_id, reason)
