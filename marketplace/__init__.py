@@ -23,6 +23,7 @@ def create_app(config=None, **overrides) -> Flask:
     _finish_config(app)
 
     from . import models, web  # noqa: F401 - models: the whole schema, for Alembic
+    from .households import accrual  # noqa: F401 - accrues on the orders' paid/refunded signals
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -70,6 +71,7 @@ def _register_blueprints(app):
     app.register_blueprint(coops_bp)
     app.register_blueprint(manage_bp)
     app.register_blueprint(orders_bp)
+    app.register_blueprint(__import__("marketplace.orders.desk_views", fromlist=["bp"]).bp)
     app.register_blueprint(staff_bp)
     init_api(app)
 
@@ -77,6 +79,8 @@ def _register_blueprints(app):
 def _register_cli(app):
     from .auth.cli import users_cli
     from .demo.cli import demo_cli
+    from .households.cli import ledger_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(ledger_cli)

@@ -21,6 +21,7 @@ from marketplace.auth.services import create_user, issue_api_token
 from marketplace.catalog.services import create_product
 from marketplace.coops.services import apply_for_cooperative, decide
 from marketplace.extensions import db, limiter
+from marketplace.households import triggers
 
 PASSWORD = "wood-ear-harvest-2026"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
@@ -54,9 +55,13 @@ def _empty_tables():
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
+        else:  # the ledger's append-only triggers are lifted only while emptying
+            for sql in triggers.statements("sqlite", create=False):
+                conn.execute(text(sql))
             for name in reversed(tables):
                 conn.execute(text(f"DELETE FROM {name}"))
+            for sql in triggers.statements("sqlite", create=True):
+                conn.execute(text(sql))
 
 
 class IsolatedClient(FlaskClient):

@@ -38,8 +38,9 @@ def count_for_buyer(buyer_id: int, product_id: int, quantity: int, limit: int | 
     new_total = table.c.quantity + stmt.excluded.quantity
     stmt = stmt.on_conflict_do_update(
         index_elements=["buyer_id", "product_id"], set_={"quantity": new_total},
-        where=(new_total <= limit) if limit is not None else None)
-    return db.session.execute(stmt).rowcount == 1
+        where=(new_total <= limit) if limit is not None else None).returning(table.c.id)
+    # RETURNING, not rowcount: psycopg reports -1 for INSERT .. ON CONFLICT .. RETURNING
+    return db.session.execute(stmt).first() is not None
 
 
 def uncount_for_buyer(buyer_id: int, product_id: int, quantity: int) -> None:
