@@ -37,6 +37,9 @@ def create_app(config=None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale,
                    default_translation_directories=os.path.join(HERE, "translations"))
     web.init_app(app)
+    from .livestream import events as live_events
+
+    live_events.init_app(app)
     _register_blueprints(app)
     _register_cli(app)
     return app
@@ -63,6 +66,9 @@ def _register_blueprints(app):
     from .catalog.manage_views import bp as manage_bp
     from .catalog.views import bp as catalog_bp
     from .coops.views import bp as coops_bp
+    from .households.coop_views import bp as coop_households_bp
+    from .households.impact import bp as impact_bp
+    from .households.views import bp as households_bp
     from .orders.views import bp as orders_bp
     from .staff.views import bp as staff_bp
 
@@ -73,6 +79,9 @@ def _register_blueprints(app):
     app.register_blueprint(orders_bp)
     app.register_blueprint(__import__("marketplace.orders.desk_views", fromlist=["bp"]).bp)
     app.register_blueprint(staff_bp)
+    app.register_blueprint(households_bp)
+    app.register_blueprint(coop_households_bp)
+    app.register_blueprint(impact_bp)
     init_api(app)
 
 

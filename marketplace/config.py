@@ -47,7 +47,9 @@ class BaseConfig:
     PAYMENTS_PROVIDER = "demo"
     DEMO_PAYMENTS_ALLOWED = True  #: the demo provider; never in production
     STRIPE_SECRET_KEY = STRIPE_PUBLISHABLE_KEY = STRIPE_WEBHOOK_SECRET = STRIPE_API_BASE = None
-    RESERVATION_MINUTES = 15  #: how long placed-but-unpaid checkouts hold their stock
+    RESERVATION_MINUTES = 15
+    REMINDER_LEAD_MINUTES = 30  #: "starting soon" mails go out this long before a show
+    CHAT_RATE_LIMIT = "20 per minute"  #: how long placed-but-unpaid checkouts hold their stock
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024

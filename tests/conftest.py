@@ -74,7 +74,7 @@ class IsolatedClient(FlaskClient):
             db.session.commit()  # end the test body's transaction: SQLite has one writer at a time
         response = contextvars.Context().run(super().open, *args, **kwargs)
         if has_app_context():  # (not inside a redirect followed by werkzeug)
-            db.session.expire_all()  # the test body sees what the request committed
+            db.session.commit()  # a fresh snapshot: the test body sees what the request committed
         return response
 
 

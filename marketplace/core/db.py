@@ -35,9 +35,12 @@ class UTCDateTime(types.TypeDecorator):
 
 def configure_sqlite(engine) -> None:
     """SQLite as a multi-threaded server database: WAL so readers never wait,
-    a busy timeout, foreign keys on, and BEGIN IMMEDIATE so a transaction that
-    reads and then writes (a checkout) waits its turn instead of failing with
-    "database is locked" when another writer got there first."""
+    a busy timeout, foreign keys on, and BEGIN IMMEDIATE for requests that change
+    things (POST, PUT, PATCH, DELETE), so a transaction that reads and then writes
+    (a checkout) waits its turn instead of failing with "database is locked" when
+    another writer got there first. Page views and event streams begin deferred
+    and never hold the write lock."""
+    from flask import has_request_context, request
     from sqlalchemy import event
 
     @event.listens_for(engine, "connect")
@@ -51,4 +54,5 @@ def configure_sqlite(engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")

@@ -1,0 +1,112 @@
+"""The live room's Server-Sent Events stream.
+
+A new viewer first gets the room's state (status, pin, stock, recent chat) as
+the latest events; a reconnecting viewer sends Last-Event-ID and gets every event
+after it from the database. Then events arrive from the broker as they are
+published. If the broker skipped some (a slow viewer, another process while
+Redis was down), the gap is filled from the database, so nothing is lost.
+No database transaction stays open while the stream waits.
+"""
+import json
+import time
+
+from flask import current_app
+
+from ..extensions import db
+from .events import channel, events_after
+from .models import Show, ShowViewer
+
+KEEPALIVE_SECONDS = 15
+VIEWERS_EVERY_SECONDS = 5
+
+
+def format_event(message: dict) -> str:
+    return f"id: {message['id']}\nevent: {message['type']}\ndata: {json.dumps(message['data'], ensure_ascii=False)}\n\n"
+
+
+def _initial(show_id: int, last_seen: int | None) -> tuple[list[dict], int]:
+    try:
+        show = db.session.get(Show, show_id)
+        if last_seen is not None:
+            backlog = events_after(show_id, last_seen)
+            return backlog, (backlog[-1]["id"] if backlog else last_seen)
+        current = show.event_seq
+        return _state_messages(show, current), current
+    finally:
+        db.session.remove()  # release the connection before the long wait
+
+
+def _state_messages(show, seq) -> list[dict]:
+    from . import chat
+    from .services import current_pin, item_card
+
+    messages = [{"id": seq, "type": "status", "data": {"status": show.status.value}}]
+    pin = current_pin(show)
+    items = {i.id: i for i in show.items}
+    if pin and pin.item_id in items:
+        messages.append({"id": seq, "type": "pin", "data": item_card(items[pin.item_id])})
+    for item in show.items:
+        messages.append({"id": seq, "type": "stock", "data": {"product_id": item.product_id,
+                                                              "remaining": item.remaining}})
+    messages += [{"id": seq, "type": "chat", "data": m} for m in chat.recent(show, 30)]
+    return messages
+
+
+def _catch_up(show_id, after) -> list[dict]:
+    try:
+        return events_after(show_id, after)
+    finally:
+        db.session.remove()
+
+
+def record_viewer(show_id: int, viewer_key: str) -> None:
+    try:
+        exists = db.session.scalar(db.select(ShowViewer.id).where(ShowViewer.show_id == show_id,
+                                                                  ShowViewer.viewer_key == viewer_key))
+        if not exists:
+            db.session.add(ShowViewer(show_id=show_id, viewer_key=viewer_key))
+            db.session.commit()
+    except Exception:  # noqa: BLE001 - a race with the same viewer's other tab; counting is best effort
+        db.session.rollback()
+    finally:
+        db.session.remove()
+
+
+def event_stream(app, show_id: int, last_seen: int | None, max_seconds: float | None = None):
+    """Generator of SSE text. `max_seconds` ends it (tests, and to recycle very long connections)."""
+    with app.app_context():
+        broker = app.extensions["broker"]
+        sub = broker.subscribe(channel(show_id))
+        try:
+            messages, last = _initial(show_id, last_seen)
+            yield "retry: 3000\n\n"
+            for message in messages:
+                yield format_event(message)
+            yield from _follow(app, broker, sub, show_id, last, max_seconds)
+        finally:
+            sub.close()
+
+
+def _follow(app, broker, sub, show_id, last, max_seconds):
+    started = last_viewers = time.monotonic()
+    while max_seconds is None or time.monotonic() - started < max_seconds:
+        incoming = sub.wait(KEEPALIVE_SECONDS if max_seconds is None else min(1.0, max_seconds))
+        for message in incoming:
+            if message.get("type") == "viewers":
+                yield format_event({**message, "id": last})
+                continue
+            if message["id"] <= last:
+                continue  # already sent (e.g. in the catch-up)
+            if message["id"] > last + 1:  # a gap: fetch what was missed, in order
+                for missed in _catch_up(show_id, last):
+                    if missed["id"] > last:
+                        yield format_event(missed)
+                        last = missed["id"]
+                continue
+            yield format_event(message)
+            last = message["id"]
+        if not incoming:
+            yield ": keepalive\n\n"
+        if time.monotonic() - last_viewers >= VIEWERS_EVERY_SECONDS:
+            last_viewers = time.monotonic()
+            yield format_event({"id": last, "type": "viewers", "data": {"count": broker.count(channel(show_id))}})
