@@ -49,7 +49,9 @@ class BaseConfig:
     STRIPE_SECRET_KEY = STRIPE_PUBLISHABLE_KEY = STRIPE_WEBHOOK_SECRET = STRIPE_API_BASE = None
     RESERVATION_MINUTES = 15
     REMINDER_LEAD_MINUTES = 30  #: "starting soon" mails go out this long before a show
-    CHAT_RATE_LIMIT = "20 per minute"  #: how long placed-but-unpaid checkouts hold their stock
+    CHAT_RATE_LIMIT = "20 per minute"
+    MONITORING_DROP_PCT = 30  #: income in the last 3 months this much below the 3 before opens a case
+    CASE_MEASURE_DAYS = 30  #: an assistance measure is due this many days after a case opens  #: how long placed-but-unpaid checkouts hold their stock
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
