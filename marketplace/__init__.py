@@ -24,6 +24,7 @@ def create_app(config=None, **overrides) -> Flask:
 
     from . import models, web  # noqa: F401 - models: the whole schema, for Alembic
     from .households import accrual  # noqa: F401 - accrues on the orders' paid/refunded signals
+    from .livestream import purchase  # noqa: F401 - live prices and quotas for checkout
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
@@ -69,6 +70,8 @@ def _register_blueprints(app):
     from .households.coop_views import bp as coop_households_bp
     from .households.impact import bp as impact_bp
     from .households.views import bp as households_bp
+    from .livestream.host_views import bp as live_host_bp
+    from .livestream.views import bp as livestream_bp
     from .orders.views import bp as orders_bp
     from .staff.views import bp as staff_bp
 
@@ -82,6 +85,8 @@ def _register_blueprints(app):
     app.register_blueprint(households_bp)
     app.register_blueprint(coop_households_bp)
     app.register_blueprint(impact_bp)
+    app.register_blueprint(livestream_bp)
+    app.register_blueprint(live_host_bp)
     init_api(app)
 
 
@@ -89,7 +94,9 @@ def _register_cli(app):
     from .auth.cli import users_cli
     from .demo.cli import demo_cli
     from .households.cli import ledger_cli
+    from .livestream.cli import live_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(live_cli)

@@ -21,6 +21,7 @@ from .models import LineupItem, Pin, Show, ShowStatus, StreamKind
 
 HOSTS = (MemberRole.owner, MemberRole.manager, MemberRole.host)
 MAX_LENGTH = timedelta(hours=12)
+EARLY_START = timedelta(minutes=30)  #: a host may go live this long before the scheduled start
 
 
 def _when(raw, field):
@@ -161,7 +162,7 @@ def cancel(user, show) -> Show:
 
 def start(user, show, now=None) -> Show:
     now = now or utcnow()
-    if now < show.starts_at - timedelta(minutes=30):
+    if now < show.starts_at - EARLY_START:
         raise Conflict(_l("The show can start at most 30 minutes early."), code="too_early")
     _status(user, show, {ShowStatus.scheduled}, ShowStatus.live, "start")
     show.started_at = now

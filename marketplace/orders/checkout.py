@@ -17,7 +17,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, Invalid
 from ..core.validation import Checker
 from ..extensions import db
-from . import lifecycle, stock
+from . import lifecycle, pricing, stock
 from .events import order_paid
 from .models import Checkout, CheckoutStatus, Order, OrderLine, OrderStatus
 from .notify import tell_buyer
@@ -78,14 +78,23 @@ def _load_products(lines) -> dict[int, Product]:
     return found
 
 
-def _reserve(buyer, lines, products) -> None:
+def _reserve(buyer, lines, products) -> dict:
+    """Take the units; returns the unit price of each line (live price or regular)."""
+    prices = {}
     for w in lines:
         product = products[w.product_id]
+        live_price = pricing.take_live(buyer, w, product)
+        if live_price is not None:
+            prices[id(w)] = live_price
+            continue
+        w.livestream_id = None  # not live any more, or its quota is gone: the regular price
+        prices[id(w)] = product.price_fen
         if not stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit):
             raise Conflict(_l("You can buy at most %(n)d of “%(title)s”.", n=product.per_buyer_limit,
                               title=product.title), code="per_buyer_limit")
         if not stock.take_stock(product.id, w.quantity):
             raise Conflict(_l("Not enough “%(title)s” left.", title=product.title), code="insufficient_stock")
+    return prices
 
 
 def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str) -> Checkout:
@@ -94,9 +103,9 @@ def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str
     lines = _merge(wanted)
     shipping = check_address(address)
     products = _load_products(lines)
-    _reserve(buyer, lines, products)
+    prices = _reserve(buyer, lines, products)
     ttl = current_app.config["RESERVATION_MINUTES"]
-    checkout = Checkout(buyer_id=buyer.id, amount_fen=sum(products[w.product_id].price_fen * w.quantity for w in lines),
+    checkout = Checkout(buyer_id=buyer.id, amount_fen=sum(prices[id(w)] * w.quantity for w in lines),
                         expires_at=utcnow() + timedelta(minutes=ttl), shipping_address=shipping, provider=provider)
     db.session.add(checkout)
     db.session.flush()
@@ -104,22 +113,22 @@ def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str
     for w in lines:
         by_coop[products[w.product_id].cooperative_id].append(w)
     for coop_id, coop_lines in sorted(by_coop.items()):
-        _create_order(checkout, buyer, coop_id, coop_lines, products)
+        _create_order(checkout, buyer, coop_id, coop_lines, products, prices)
     audit.record(buyer, "checkout.place", checkout, after={"amount_fen": checkout.amount_fen,
                                                            "orders": [o.id for o in checkout.orders]})
     return checkout
 
 
-def _create_order(checkout, buyer, coop_id, lines, products):
+def _create_order(checkout, buyer, coop_id, lines, products, prices):
     order = Order(checkout_id=checkout.id, cooperative_id=coop_id, buyer_id=buyer.id,
-                  subtotal_fen=sum(products[w.product_id].price_fen * w.quantity for w in lines))
+                  subtotal_fen=sum(prices[id(w)] * w.quantity for w in lines))
     db.session.add(order)
     db.session.flush()
     for w in lines:
         p = products[w.product_id]
         db.session.add(OrderLine(order_id=order.id, product_id=p.id, livestream_id=w.livestream_id, title=p.title,
-                                 unit=p.unit, unit_price_fen=p.price_fen, quantity=w.quantity,
-                                 line_total_fen=p.price_fen * w.quantity))
+                                 unit=p.unit, unit_price_fen=prices[id(w)], quantity=w.quantity,
+                                 line_total_fen=prices[id(w)] * w.quantity))
     db.session.flush()
     db.session.refresh(checkout)
     return order
@@ -146,8 +155,7 @@ def cancel_checkout(checkout: Checkout, reason: str, actor=None) -> bool:
 
 def _give_back(order) -> None:
     for line in order.lines:
-        stock.return_stock(line.product_id, line.quantity)
-        stock.uncount_for_buyer(order.buyer_id, line.product_id, line.quantity)
+        stock.give_back_units(order, line, line.quantity)
 
 
 def expire_reservations(now=None) -> int:

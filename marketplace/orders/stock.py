@@ -48,3 +48,15 @@ def uncount_for_buyer(buyer_id: int, product_id: int, quantity: int) -> None:
         BuyerProductCount.buyer_id == buyer_id, BuyerProductCount.product_id == product_id,
         BuyerProductCount.quantity >= quantity).values(quantity=BuyerProductCount.quantity - quantity)
         .execution_options(synchronize_session=False))
+
+
+def give_back_units(order, line, quantity: int) -> None:
+    """Units of a line that will not be delivered (cancelled, expired, refunded before
+    shipping) go back where they came from: the live quota while its show runs,
+    otherwise the product's stock."""
+    from .pricing import give_back_live
+
+    if not give_back_live(line, quantity):
+        return_stock(line.product_id, quantity)
+    if not line.livestream_id:
+        uncount_for_buyer(order.buyer_id, line.product_id, quantity)

@@ -135,3 +135,32 @@ def test_reminders_are_sent_once(app, make, show):
     assert reminders.send_due() == 1
     assert reminders.send_due() == 0
     assert "Wood-ear harvest live" in app.extensions["mail_outbox"][-1]["Subject"]
+
+
+ADDRESS = {"name": "Wang Fang", "phone": "13800000000", "province": "Beijing", "city": "Beijing",
+           "address": "1 Chang'an Avenue"}
+
+
+def test_live_price_while_live_regular_after_and_quota_guarded(make, show):
+    from marketplace.orders.checkout import WantedLine, cancel_checkout, place_checkout
+
+    host, item = owner_of(show.cooperative), show.items[0]
+    buyer = make.user()
+    before_live = place_checkout(buyer, [WantedLine(item.product_id, 1, livestream_id=show.id)], ADDRESS, "demo")
+    assert before_live.amount_fen == 3980  # not live yet: the regular price
+    services.start(host, show, now=show.starts_at)
+    live = place_checkout(buyer, [WantedLine(item.product_id, 2, livestream_id=show.id)], ADDRESS, "demo")
+    assert live.amount_fen == 2 * 2990 and live.orders[0].lines[0].livestream_id == show.id
+    db.session.commit()
+    db.session.refresh(item)
+    assert item.sold == 2
+    with pytest.raises(DomainError) as info:  # per-buyer limit of 2 in this show
+        place_checkout(buyer, [WantedLine(item.product_id, 1, livestream_id=show.id)], ADDRESS, "demo")
+    assert info.value.code == "per_buyer_limit"
+    db.session.rollback()
+    cancel_checkout(db.session.get(type(live), live.id), "cancelled_by_buyer")
+    db.session.refresh(item)
+    assert item.sold == 0  # back into the live quota while the show runs
+    services.end(host, db.session.get(type(show), show.id))
+    after = place_checkout(make.user(), [WantedLine(item.product_id, 1, livestream_id=show.id)], ADDRESS, "demo")
+    assert after.amount_fen == 3980 and after.orders[0].lines[0].livestream_id is None
