@@ -87,6 +87,8 @@ def _register_blueprints(app):
     app.register_blueprint(impact_bp)
     app.register_blueprint(livestream_bp)
     app.register_blueprint(live_host_bp)
+    app.register_blueprint(__import__("marketplace.monitoring.views", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("marketplace.monitoring.audit_views", fromlist=["bp"]).bp)
     init_api(app)
 
 
@@ -99,4 +101,5 @@ def _register_cli(app):
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(__import__("marketplace.monitoring.cli", fromlist=["monitoring_cli"]).monitoring_cli)
     app.cli.add_command(live_cli)

@@ -145,10 +145,19 @@ def _register_routes(app):
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+#: only on the Stripe pay page (a view sets g.csp_stripe): Stripe.js, its card iframes, its API
+CSP_STRIPE = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self' https://js.stripe.com; "
+              "style-src 'self'; frame-src https://js.stripe.com https://hooks.stripe.com; "
+              "connect-src 'self' https://api.stripe.com; "
+              "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+#: only on live-show pages (a view sets g.csp_live): HLS playlists and segments from any https
+#: host (hls.js fetches them; MediaSource plays them from blob:), and embedded players
+CSP_LIVE = CSP + "; media-src 'self' blob: https:; frame-src https:; connect-src 'self' https:"
 
 
 def _security_headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("Content-Security-Policy", CSP_STRIPE if g.get("csp_stripe")
+                                else CSP_LIVE if g.get("csp_live") else CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     response.headers["X-Frame-Options"] = "DENY"

@@ -18,10 +18,10 @@ api = MarketplaceApi()
 
 
 def init_api(app):
-    from . import auth, catalog, cooperatives, orders, webhooks
+    from . import auth, catalog, cooperatives, households, livestreams, monitoring, orders, webhooks
 
     api.init_app(app, spec_kwargs={"servers": [{"url": "/"}]})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    for module in (auth, catalog, cooperatives, orders, webhooks):
+    for module in (auth, catalog, cooperatives, households, livestreams, monitoring, orders, webhooks):
         csrf.exempt(module.blp)  # bearer tokens, never cookies: no CSRF exposure
         api.register_blueprint(module.blp, url_prefix="/api/v1")

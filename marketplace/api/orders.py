@@ -8,7 +8,7 @@ from ..core.errors import NotFound
 from ..extensions import db, limiter
 from ..orders import fulfilment
 from ..orders.checkout import WantedLine, place_checkout
-from ..orders.models import Checkout, Order, OrderStatus
+from ..orders.models import Checkout, CheckoutStatus, Order, OrderStatus
 from ..payments import services as payments
 from .common import BEARER, list_envelope, require_user
 from .order_schemas import (CheckoutIn, CheckoutSchema, OrderListQuery, OrderSchema, RefundIn, RefundSchema,
@@ -63,7 +63,11 @@ def create_checkout(body):
 @blp.response(200, CheckoutSchema)
 @blp.doc(security=BEARER)
 def get_checkout(checkout_id):
-    return checkout_dict(_own_checkout(checkout_id, require_user()))
+    user = require_user()
+    checkout = _own_checkout(checkout_id, user)
+    unpaid = checkout.status == CheckoutStatus.pending_payment and checkout.buyer_id == user.id
+    secret = payments.client_secret(checkout) if unpaid else None  # (the buyer may pay from another device)
+    return checkout_dict(checkout, payments.payment_info(checkout, secret))
 
 
 @blp.route("/checkouts/<int:checkout_id>/demo-confirm", methods=["POST"])

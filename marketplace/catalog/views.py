@@ -20,8 +20,10 @@ def home():
     newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8))
     coops = db.session.scalars(select(Cooperative).where(Cooperative.status == CoopStatus.verified)
                                .order_by(Cooperative.verified_at.desc()).limit(6)).all()
+    from ..livestream.services import upcoming_and_live  # the "Upcoming and live now" section
+
     return render_template("catalog/home.html", surplus=surplus, newest=newest, coops=coops,
-                           categories=CATEGORIES)
+                           categories=CATEGORIES, shows=upcoming_and_live())
 
 
 @bp.get("/products")
@@ -55,5 +57,8 @@ def product(product_id):
         Product.cooperative_id == item.cooperative_id, Product.id != item.id,
         Product.status == ProductStatus.active).options(joinedload(Product.cooperative))
         .order_by(Product.surplus.desc(), Product.id.desc()).limit(4)).all()
-    return render_template("catalog/product.html", product=item, coop=item.cooperative, more=more)
+    from ..households.impact import product_share  # the households' part of this sale
+
+    return render_template("catalog/product.html", product=item, coop=item.cooperative, more=more,
+                           household_share=product_share(item))
 

@@ -152,6 +152,7 @@ def seed() -> bool:
     for index, (owner_email, coop_fields, products) in enumerate(COOPERATIVES):
         _seed_cooperative(users, users[owner_email], coop_fields, products, index)
     _seed_pending_application()
+    _seed_shows(users)
     db.session.commit()
     return True
 
@@ -176,3 +177,38 @@ def _seed_pending_application():
         name="岢岚县红芸豆合作社 Kelan Red Kidney Bean Cooperative", province="Shanxi", county="岢岚县 Kelan",
         village="宋家沟村 Songjiagou", registration_no="93140929MA0KRB0006",
         story="等待审核的申请。An application waiting for review."))
+
+
+DEMO_STREAM = "https://test-streams.mux.dev/x36xhzz/x36xhzz.m3u8"  #: a public HLS test stream
+
+
+def _seed_shows(users):
+    """One show live now (two products, one pinned) and one tomorrow at 20:00 China time."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from ..catalog.models import Product
+    from ..coops.models import Cooperative
+    from ..core.db import utcnow
+    from ..livestream import chat, services
+
+    coop = db.session.scalar(select(Cooperative).where(Cooperative.registration_no == "93611026MA6YQL0001"))
+    products = {p.price_fen: p for p in db.session.scalars(select(Product).where(Product.cooperative_id == coop.id))}
+    host, now = users["host@demo.example"], utcnow()
+    db.session.flush()
+    db.session.refresh(host)  # the membership added by the invitation above
+    live = services.schedule(host, coop, {
+        "title": "秦岭木耳晾晒现场 Wood-ear drying racks, live from Jinmi",
+        "description": "看木耳怎样在秦岭的阳光下晒干。Watch the harvest dry in the Qinling sun.",
+        "stream_url": DEMO_STREAM, "starts_at": now + timedelta(minutes=5), "ends_at": now + timedelta(hours=3)},
+        [{"product_id": products[3980].id, "live_price_fen": 2990, "quota": 30, "per_buyer_limit": 5},
+         {"product_id": products[6800].id, "live_price_fen": 5800, "quota": 10, "per_buyer_limit": 2}])
+    services.start(host, live)
+    services.pin(host, live, products[3980].id)
+    chat.post(users["buyer@demo.example"], live, "木耳泡发后有多大？How big do they get when soaked?")
+    tomorrow = datetime.combine(date.today() + timedelta(days=1), time(20, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
+    services.schedule(host, coop, {
+        "title": "小碗耳头茬开售 First-picking small-bowl wood-ear",
+        "description": "秋季头茬小碗耳，直播间专享价。The first autumn picking at a live-only price.",
+        "stream_url": DEMO_STREAM, "starts_at": tomorrow, "ends_at": tomorrow + timedelta(hours=1, minutes=30)},
+        [{"product_id": products[8900].id, "live_price_fen": 7900, "quota": 20, "per_buyer_limit": 3}])

@@ -25,9 +25,9 @@ AUDITED = ("link_key", "version", "household_id", "kind", "product_id", "share_b
 
 def _check(data, coop) -> dict:
     c = Checker(data)
-    c.integer("household_id", minimum=1, maximum=2**31)
+    c.integer("household_id", minimum=1, maximum=2**31 - 1)
     c.choice("kind", [k.value for k in LinkKind])
-    c.integer("product_id", minimum=1, maximum=2**31, required=False)
+    c.integer("product_id", minimum=1, maximum=2**31 - 1, required=False)
     c.integer("share_bp", minimum=1, maximum=10000, required=False)
     c.integer("fixed_fen_per_unit", minimum=1, maximum=MAX_PRICE_FEN, required=False)
     c.day("valid_from", required=True)

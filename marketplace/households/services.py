@@ -108,7 +108,8 @@ def unmasked_id_number(staff, household: Household) -> str:
 
 
 def get_household(household_id) -> Household:
-    household = db.session.get(Household, household_id) if isinstance(household_id, int) else None
+    ok = isinstance(household_id, int) and 1 <= household_id < 2**31  # past the column: not there, not a 500
+    household = db.session.get(Household, household_id) if ok else None
     if household is None:
         raise NotFound(_l("No such household."))
     return household
@@ -118,7 +119,7 @@ def record_payout(user, coop, data: dict, receipt: bytes | None = None) -> Payou
     """Cash actually paid to a household; never more than the cooperative owes it."""
     ensure_member(user, coop, (MemberRole.owner, MemberRole.manager))
     c = Checker(data)
-    c.integer("household_id", minimum=1, maximum=2**31)
+    c.integer("household_id", minimum=1, maximum=2**31 - 1)
     c.integer("amount_fen", minimum=1, maximum=MAX_PRICE_FEN * 100)
     c.choice("method", [m.value for m in PayoutMethod])
     c.text("reference", max_len=80, required=False)

@@ -35,7 +35,7 @@ def _when(raw, field):
                           fields={field: [_l("Enter a date and time with its offset.")]}) from None
     if value.tzinfo is None:
         raise Invalid(_l("Give the time zone offset, e.g. +08:00."), fields={field: [_l("Give the time zone offset.")]})
-    return value.astimezone(utcnow().tzinfo)
+    return value.astimezone(utcnow().tzinfo).replace(microsecond=0)  # whole seconds, as in the .ics
 
 
 def check_times(starts_at, ends_at, now=None) -> None:

@@ -53,14 +53,18 @@ def _by_lines(order, wanted) -> RefundPlan:
 
 
 def _by_amount(order, amount_fen) -> RefundPlan:
+    """Spread over the lines in order; units stay unrefunded (nothing is restocked)
+    unless the amount is all that is left of the order."""
     remaining = order.subtotal_fen - order.refunded_fen
     if isinstance(amount_fen, bool) or not isinstance(amount_fen, int) or not 1 <= amount_fen <= remaining:
         raise Invalid(_l("Refund from ¥0.01 up to what is left of the order."), code="invalid_refund")
+    everything = amount_fen == remaining  # then every unit not refunded yet goes back too
     plan, left = RefundPlan(amount_fen), amount_fen
     for line in order.lines:
         take = min(left, line.line_total_fen - line.refunded_fen)
-        if take:
-            plan.lines.append({"order_line_id": line.id, "quantity": 0, "amount_fen": take})
+        units = line.quantity - line.refunded_quantity if everything else 0
+        if take or units:
+            plan.lines.append({"order_line_id": line.id, "quantity": units, "amount_fen": take})
             left -= take
     return plan
 
@@ -75,8 +79,7 @@ def apply_refund(actor, order, plan: RefundPlan, provider_refund_id: str | None,
         line.refunded_quantity += item["quantity"]
         line.refunded_fen += item["amount_fen"]
         if restock and item["quantity"]:
-            stock.return_stock(line.product_id, item["quantity"])
-            stock.uncount_for_buyer(order.buyer_id, line.product_id, item["quantity"])
+            stock.give_back_units(order, line, item["quantity"])
     order.refunded_fen += plan.amount_fen
     refund = Refund(order_id=order.id, amount_fen=plan.amount_fen, lines=plan.lines, restocked=restock,
                     provider_refund_id=provider_refund_id, actor_id=getattr(actor, "id", None), reason=reason[:200])

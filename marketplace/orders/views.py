@@ -1,5 +1,5 @@
 """Buyer pages: cart, checkout, pay, confirmation, my orders."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -126,8 +126,10 @@ def pay(checkout_id):
     checkout = _my_checkout(checkout_id)
     if checkout.status != CheckoutStatus.pending_payment:
         return redirect(url_for("orders.done", checkout_id=checkout.id))
-    return render_template("orders/pay.html", checkout=checkout, form=EmptyForm(),
-                           publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"))
+    secret = payments.client_secret(checkout)
+    g.csp_stripe = secret is not None  # the security headers then let Stripe.js in, on this page only
+    return render_template("orders/pay.html", checkout=checkout, form=EmptyForm(), client_secret=secret,
+                           publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY") or "")
 
 
 @bp.post("/checkouts/<int:checkout_id>/demo-pay")
@@ -174,8 +176,11 @@ def my_orders():
 @bp.get("/orders/<int:order_id>")
 @login_required
 def detail(order_id):
+    from ..households.impact import returned_by_order  # what this order returned to households
+
     order = fulfilment.visible_order(order_id, current_user)
-    return render_template("orders/detail.html", order=order, form=EmptyForm())
+    return render_template("orders/detail.html", order=order, form=EmptyForm(),
+                           returned_to_households=returned_by_order(order))
 
 
 @bp.post("/orders/<int:order_id>/<any(deliver, cancel):action>")

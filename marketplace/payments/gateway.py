@@ -5,6 +5,7 @@ imports the Stripe SDK; it returns plain dataclasses.
 `stripe`: one PaymentIntent per checkout (amount in fen, cny), signed webhooks.
 STRIPE_API_BASE points the client elsewhere (localstripe in the tests).
 """
+import json
 from dataclasses import dataclass
 
 import stripe
@@ -45,6 +46,9 @@ class DemoGateway:
     def create_intent(self, checkout) -> Intent:
         return Intent(id=f"demo_pi_{checkout.id}", client_secret=None)
 
+    def client_secret(self, payment_intent_id: str) -> str | None:
+        return None
+
     def refund(self, payment_intent_id: str, amount_fen: int, idempotency_key: str) -> str:
         return f"demo_re_{idempotency_key}"
 
@@ -58,14 +62,29 @@ class StripeGateway:
         self.webhook_secret = webhook_secret
 
     def create_intent(self, checkout) -> Intent:
+        """One PaymentIntent per checkout: asking again returns the one it has. The
+        idempotency key names this checkout row (id and creation time), so a key
+        is never reused for another checkout that got the same id after a rollback."""
+        if checkout.payment_intent_id:
+            return self._retrieve(checkout.payment_intent_id)
         params = {"amount": checkout.amount_fen, "currency": checkout.currency.lower(),
                   "payment_method_types": ["card"], "metadata": {"checkout_id": str(checkout.id)}}
+        key = f"checkout-{checkout.id}-{int(checkout.created_at.timestamp() * 1_000_000)}"
         try:
-            intent = self.client.v1.payment_intents.create(
-                params=params, options={"idempotency_key": f"checkout-{checkout.id}"})
+            intent = self.client.v1.payment_intents.create(params=params, options={"idempotency_key": key})
         except stripe.StripeError as err:
-            raise PaymentError(_l("The payment service is not answering. Please try again."),
-                               fields={"provider": [str(err.user_message or err)]}) from err
+            raise _unavailable(err) from err
+        return Intent(id=intent.id, client_secret=intent.client_secret)
+
+    def client_secret(self, payment_intent_id: str) -> str | None:
+        """What the pay page hands to Stripe.js to confirm the payment."""
+        return self._retrieve(payment_intent_id).client_secret
+
+    def _retrieve(self, payment_intent_id: str) -> Intent:
+        try:
+            intent = self.client.v1.payment_intents.retrieve(payment_intent_id)
+        except stripe.StripeError as err:
+            raise _unavailable(err) from err
         return Intent(id=intent.id, client_secret=intent.client_secret)
 
     def refund(self, payment_intent_id: str, amount_fen: int, idempotency_key: str) -> str:
@@ -82,14 +101,23 @@ class StripeGateway:
         if not signature or not self.webhook_secret:
             raise InvalidSignature(_l("Missing or bad signature."))
         try:
-            event = stripe.Webhook.construct_event(payload, signature, self.webhook_secret)
-        except (ValueError, stripe.SignatureVerificationError):
+            stripe.Webhook.construct_event(payload, signature, self.webhook_secret)  # verifies, or raises
+            event = json.loads(payload)  # plain dicts: stripe's objects have no .get()
+            obj = event["data"]["object"]
+            event_id, event_type = str(event["id"]), str(event["type"])
+        except (ValueError, TypeError, KeyError, stripe.SignatureVerificationError):
             raise InvalidSignature(_l("Missing or bad signature.")) from None
-        obj = event["data"]["object"]
-        is_intent = obj.get("object") == "payment_intent"
-        return GatewayEvent(id=event["id"], type=event["type"], payment_intent_id=obj.get("id") if is_intent else None,
-                            amount_fen=obj.get("amount") if is_intent else None,
-                            currency=(obj.get("currency") or "").upper() if is_intent else None)
+        is_intent = isinstance(obj, dict) and obj.get("object") == "payment_intent"
+        amount = obj.get("amount") if is_intent else None
+        intent_id = obj.get("id") if is_intent else None
+        return GatewayEvent(id=event_id, type=event_type, payment_intent_id=str(intent_id) if intent_id else None,
+                            amount_fen=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+                            currency=str(obj.get("currency") or "").upper() if is_intent else None)
+
+
+def _unavailable(err) -> PaymentError:
+    return PaymentError(_l("The payment service is not answering. Please try again."),
+                        fields={"provider": [str(err.user_message or err)]})
 
 
 def get_gateway():

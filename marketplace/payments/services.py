@@ -12,7 +12,7 @@ from ..extensions import db
 from ..orders import checkout as checkouts
 from ..orders import refunds
 from ..orders.fulfilment import SELLERS
-from ..orders.models import Checkout, CheckoutStatus
+from ..orders.models import Checkout, CheckoutStatus, Order
 from .gateway import DemoGateway, GatewayEvent, get_gateway
 from .models import PaymentEvent
 
@@ -34,6 +34,13 @@ def payment_info(checkout: Checkout, client_secret: str | None = None) -> dict:
     if checkout.provider == "demo":
         return {"provider": "demo", "confirm_url": external_url("checkouts_api.demo_confirm", checkout_id=checkout.id)}
     return {"provider": "stripe", "client_secret": client_secret, "payment_intent_id": checkout.payment_intent_id}
+
+
+def client_secret(checkout: Checkout) -> str | None:
+    """The secret Stripe.js needs to confirm this checkout's payment (None in demo mode)."""
+    if checkout.provider != "stripe" or not checkout.payment_intent_id:
+        return None
+    return get_gateway().client_secret(checkout.payment_intent_id)
 
 
 def confirm_demo(buyer, checkout: Checkout) -> str:
@@ -98,6 +105,7 @@ def refund_order(actor, order, lines=None, amount_fen=None, reason: str = ""):
     if not is_staff(actor):
         from ..coops.services import ensure_member
         ensure_member(actor, order.cooperative, SELLERS)
+    _lock(order)
     return _refund(actor, order, refunds.plan_refund(order, lines=lines, amount_fen=amount_fen), reason)
 
 
@@ -110,10 +118,22 @@ def cancel_by_buyer(buyer, order):
     if checkout.status == CheckoutStatus.pending_payment:
         checkouts.cancel_checkout(checkout, "cancelled_by_buyer", buyer)
         return None
+    _lock(order)
     if order.shipped_at is not None or order.refunded_fen:
         raise Conflict(_l("This order is already on its way; ask the cooperative for a refund."),
                        code="not_cancellable")
-    return _refund(buyer, order, refunds.plan_refund(order, amount_fen=order.subtotal_fen), "cancelled_by_buyer")
+    every_unit = [{"order_line_id": line.id, "quantity": line.quantity} for line in order.lines]
+    return _refund(buyer, order, refunds.plan_refund(order, lines=every_unit), "cancelled_by_buyer")
+
+
+def _lock(order):
+    """Hold the order's row until this transaction ends and re-read it, so two refunds
+    at the same moment are planned one after the other (PostgreSQL: FOR UPDATE;
+    SQLite: the transaction already holds the only write lock)."""
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order)
+    for line in order.lines:
+        db.session.refresh(line)
 
 
 def _refund(actor, order, plan, reason):

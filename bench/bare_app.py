@@ -1,0 +1,70 @@
+"""The baseline: the least a Flask + SQLAlchemy page can do against the same data.
+
+One query (24 active products joined to their verified cooperative, newest
+first) and a small Jinja template string. No blueprints, sessions, login,
+babel, CSRF or security headers: whatever the real pages cost beyond this is
+the price of the framework features and the extra queries the storefront runs.
+Served by gunicorn with the same settings as the real app:
+
+    BENCH_DATABASE_URL=postgresql://... gunicorn bench.bare_app:app
+"""
+import os
+
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
+
+db = SQLAlchemy()
+
+
+class Cooperative(db.Model):
+    __tablename__ = "cooperatives"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    province: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    unit: Mapped[str] = mapped_column(String(40))
+    price_fen: Mapped[int]
+    status: Mapped[str] = mapped_column(String(16))
+    cooperative = relationship(Cooperative, lazy="raise")
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Products</title></head>
+<body><h1>Products</h1><ul>
+{% for p in products %}
+  <li><a href="/products/{{ p.id }}">{{ p.title }}</a> ¥{{ '%.2f' % (p.price_fen / 100) }} / {{ p.unit }}
+      <small>{{ p.cooperative.name }} · {{ p.cooperative.province }}</small></li>
+{% endfor %}
+</ul></body></html>"""
+
+
+def create_app(url=None):
+    app = Flask(__name__)
+    url = url or os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
+    app.config["SQLALCHEMY_DATABASE_URI"] = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}  # as the real app
+    db.init_app(app)
+    page = app.jinja_env.from_string(PAGE)  # compiled once, as render_template caches files
+
+    @app.get("/bare")
+    def bare():
+        products = db.session.scalars(
+            select(Product).join(Product.cooperative)
+            .where(Product.status == "active", Cooperative.status == "verified")
+            .options(contains_eager(Product.cooperative))
+            .order_by(Product.id.desc()).limit(24)).all()
+        return page.render(products=products)
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,34 @@
+"""`flask monitoring scan`: run the monitoring rules over every household and open a
+case for each new hit (never a second open case for one household)."""
+import click
+from flask.cli import with_appcontext
+
+monitoring_cli = click.Group("monitoring", help="Income monitoring: the scan that opens assistance cases.")
+
+
+@monitoring_cli.command("scan")
+@click.option("--date", "today", default=None, metavar="YYYY-MM-DD",
+              help="Scan as of this day (default: today in Asia/Shanghai).")
+@click.option("--enqueue", is_flag=True, help="Put the scan on the RQ queue (needs REDIS_URL) instead of "
+                                              "running it here.")
+@with_appcontext
+def scan_command(today, enqueue):
+    from datetime import date
+
+    from flask import current_app
+
+    from .jobs import enqueue_scan, scan_job
+
+    if today:
+        try:
+            date.fromisoformat(today)
+        except ValueError:
+            raise click.BadParameter("use YYYY-MM-DD", param_hint="--date") from None
+    if enqueue and not current_app.config.get("REDIS_URL"):
+        raise click.UsageError("--enqueue needs REDIS_URL")
+    result = enqueue_scan(today) if enqueue else scan_job(today)
+    if result.get("queued"):
+        click.echo(f"queued: job {result['job_id']}")
+        return
+    click.echo(f"scanned {result['households']} households: {result['opened']} new cases, "
+               f"{result['already_open']} already open")
