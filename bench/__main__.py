@@ -4,6 +4,7 @@ Later benchmarks add their own subcommand here.
 """
 import argparse
 import shlex
+import signal
 import sys
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench"
@@ -46,6 +47,7 @@ def parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     sys.stdout.reconfigure(line_buffering=True)  # progress shows up when piped to a file
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: stop the gunicorns we started
     args = parser().parse_args(argv)
     if args.benchmark == "storefront":
         from .run_storefront import run

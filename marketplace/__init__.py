@@ -1,5 +1,6 @@
 """The marketplace application factory."""
 import os
+from importlib import import_module
 
 from flask import Flask
 
@@ -61,45 +62,27 @@ def _finish_config(app):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
 
 
+#: modules (under marketplace/) whose `bp` blueprint serves HTML pages
+BLUEPRINTS = (
+    "catalog.views", "auth.views", "coops.views", "catalog.manage_views", "orders.views", "orders.desk_views",
+    "staff.views", "households.views", "households.coop_views", "households.impact", "livestream.views",
+    "livestream.host_views", "monitoring.views", "monitoring.audit_views",
+)
+#: (module, attribute) of each `flask` command group
+COMMANDS = (
+    ("auth.cli", "users_cli"), ("demo.cli", "demo_cli"), ("households.cli", "ledger_cli"),
+    ("livestream.cli", "live_cli"), ("monitoring.cli", "monitoring_cli"), ("orders.cli", "orders_cli"),
+)
+
+
 def _register_blueprints(app):
     from .api import init_api
-    from .auth.views import bp as auth_bp
-    from .catalog.manage_views import bp as manage_bp
-    from .catalog.views import bp as catalog_bp
-    from .coops.views import bp as coops_bp
-    from .households.coop_views import bp as coop_households_bp
-    from .households.impact import bp as impact_bp
-    from .households.views import bp as households_bp
-    from .livestream.host_views import bp as live_host_bp
-    from .livestream.views import bp as livestream_bp
-    from .orders.views import bp as orders_bp
-    from .staff.views import bp as staff_bp
 
-    app.register_blueprint(catalog_bp)
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(coops_bp)
-    app.register_blueprint(manage_bp)
-    app.register_blueprint(orders_bp)
-    app.register_blueprint(__import__("marketplace.orders.desk_views", fromlist=["bp"]).bp)
-    app.register_blueprint(staff_bp)
-    app.register_blueprint(households_bp)
-    app.register_blueprint(coop_households_bp)
-    app.register_blueprint(impact_bp)
-    app.register_blueprint(livestream_bp)
-    app.register_blueprint(live_host_bp)
-    app.register_blueprint(__import__("marketplace.monitoring.views", fromlist=["bp"]).bp)
-    app.register_blueprint(__import__("marketplace.monitoring.audit_views", fromlist=["bp"]).bp)
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(f"{__name__}.{name}").bp)
     init_api(app)
 
 
 def _register_cli(app):
-    from .auth.cli import users_cli
-    from .demo.cli import demo_cli
-    from .households.cli import ledger_cli
-    from .livestream.cli import live_cli
-
-    app.cli.add_command(users_cli)
-    app.cli.add_command(demo_cli)
-    app.cli.add_command(ledger_cli)
-    app.cli.add_command(__import__("marketplace.monitoring.cli", fromlist=["monitoring_cli"]).monitoring_cli)
-    app.cli.add_command(live_cli)
+    for name, attribute in COMMANDS:
+        app.cli.add_command(getattr(import_module(f"{__name__}.{name}"), attribute))

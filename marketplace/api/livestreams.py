@@ -68,7 +68,7 @@ def list_livestreams(args):
 @blp.doc(security=BEARER)
 def schedule(body, coop_id):
     user = require_user()
-    coop = coops.get_cooperative(coop_id, user)
+    coop = coops.get_cooperative(coop_id if coop_id < 2**31 else -1, user)
     items = body.pop("items", [])
     show = services.schedule(user, coop, body, items)
     db.session.commit()

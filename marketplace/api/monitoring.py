@@ -21,9 +21,9 @@ from ..monitoring.jobs import enqueue_scan
 from ..monitoring.models import OPEN_STATUSES, Case, CaseStatus
 from ..monitoring.scope import counties_of, ensure_can_see
 from .common import BEARER, list_envelope, require_user
-from .monitoring_schemas import (AuditRecordSchema, CaseQuery, CaseSchema, MonitoringLineInSchema, MonitoringLineSchema, LogQuery,
-                                 MeasureInSchema, MeasureSchema, ReconciliationQuery, ReconciliationSchema,
-                                 ScanResultSchema, TransitionSchema)
+from .monitoring_schemas import (AuditRecordSchema, CaseQuery, CaseSchema, LogQuery, MeasureInSchema, MeasureSchema,
+                                 MonitoringLineInSchema, MonitoringLineSchema, ReconciliationQuery,
+                                 ReconciliationSchema, ScanResultSchema, TransitionSchema)
 
 blp = Blueprint("monitoring_api", __name__, description="Income monitoring, cases, reconciliation, audit log")
 PLAIN = ("paid", "allocated", "retained", "paid_out", "owed")

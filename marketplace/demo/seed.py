@@ -187,10 +187,13 @@ def _seed_shows(users):
     from datetime import datetime, time
     from zoneinfo import ZoneInfo
 
+    from flask import current_app
+
     from ..catalog.models import Product
     from ..coops.models import Cooperative
     from ..core.db import utcnow
     from ..livestream import chat, services
+    from ..orders.models import Address
 
     coop = db.session.scalar(select(Cooperative).where(Cooperative.registration_no == "93611026MA6YQL0001"))
     products = {p.price_fen: p for p in db.session.scalars(select(Product).where(Product.cooperative_id == coop.id))}
@@ -204,8 +207,11 @@ def _seed_shows(users):
         [{"product_id": products[3980].id, "live_price_fen": 2990, "quota": 30, "per_buyer_limit": 5},
          {"product_id": products[6800].id, "live_price_fen": 5800, "quota": 10, "per_buyer_limit": 2}])
     services.start(host, live)
-    services.pin(host, live, products[3980].id)
+    with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):  # image URLs in the pin card
+        services.pin(host, live, products[3980].id)
     chat.post(users["buyer@demo.example"], live, "木耳泡发后有多大？How big do they get when soaked?")
+    db.session.add(Address(user_id=users["buyer@demo.example"].id, name="王芳 Wang Fang", phone="13800000000",
+                           province="北京 Beijing", city="北京 Beijing", address="朝阳区建国路 1 号 1 Jianguo Road"))
     tomorrow = datetime.combine(date.today() + timedelta(days=1), time(20, 0), tzinfo=ZoneInfo("Asia/Shanghai"))
     services.schedule(host, coop, {
         "title": "小碗耳头茬开售 First-picking small-bowl wood-ear",

@@ -41,7 +41,7 @@ def _coop():
 
 def _own_show(show_id) -> Show:
     coop = _coop()
-    show = db.session.get(Show, show_id)
+    show = db.session.get(Show, show_id) if 0 < show_id < 2**31 else None
     if show is None or show.cooperative_id != coop.id:
         raise NotFound(_l("No such show."))
     return show
@@ -198,7 +198,7 @@ def replay(show_id):
 @bp.post("/<int:show_id>/chat/<int:message_id>/<any(delete, mute):action>")
 def moderate(show_id, message_id, action):
     show = _own_show(show_id)
-    message = db.session.get(ChatMessage, message_id)
+    message = db.session.get(ChatMessage, message_id) if message_id < 2**31 else None
     if message is None or message.show_id != show.id:
         raise NotFound(_l("No such message."))
     try:

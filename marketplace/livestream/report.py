@@ -22,9 +22,15 @@ from .services import get_show
 log = logging.getLogger("marketplace.livestream")
 
 
+def _get(show_id) -> Show:
+    if not isinstance(show_id, int) or not 0 < show_id < 2**31:  # (PostgreSQL integers end there)
+        raise NotFound(_l("No such show."))
+    return get_show(show_id)
+
+
 def visible_show(show_id, viewer=None) -> Show:
     """A show everyone sees when its cooperative is verified; its members and staff always."""
-    show = get_show(show_id)
+    show = _get(show_id)
     if not (show.cooperative.is_public or membership_of(viewer, show.cooperative) or is_staff(viewer)):
         raise NotFound(_l("No such show."))
     return show
@@ -32,7 +38,7 @@ def visible_show(show_id, viewer=None) -> Show:
 
 def report_show(show_id, viewer) -> Show:
     """The report is for the cooperative's members and programme staff; others get 404."""
-    show = get_show(show_id)
+    show = _get(show_id)
     if not (membership_of(viewer, show.cooperative) or is_staff(viewer)):
         raise NotFound(_l("No such show."))
     return show

@@ -93,7 +93,7 @@ def schedule(user, coop, data: dict, items: list[dict]) -> Show:
 
 def add_item(show: Show, item: dict, position: int) -> LineupItem:
     c = Checker(item if isinstance(item, dict) else {})
-    c.integer("product_id", minimum=1, maximum=2**31)
+    c.integer("product_id", minimum=1, maximum=2**31 - 1)
     c.integer("live_price_fen", minimum=1, maximum=10_000_000)
     c.integer("quota", minimum=1, maximum=100_000)
     c.integer("per_buyer_limit", minimum=1, maximum=1000, required=False)

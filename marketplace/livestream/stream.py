@@ -74,7 +74,8 @@ def record_viewer(show_id: int, viewer_key: str) -> None:
 
 def event_stream(app, show_id: int, last_seen: int | None, max_seconds: float | None = None):
     """Generator of SSE text. `max_seconds` ends it (tests, and to recycle very long connections)."""
-    with app.app_context():
+    # a request context (not only an app context): the pin card's image URLs need url_for
+    with app.test_request_context(base_url=app.config["BASE_URL"]):
         broker = app.extensions["broker"]
         sub = broker.subscribe(channel(show_id))
         try:

@@ -59,7 +59,7 @@ def discrepancies(coop_id: int, start: date, end: date, today: date | None = Non
         Payout.cooperative_id == coop_id, Payout.created_at >= lo, Payout.created_at < hi,
         func.trim(Payout.reference) == "")).all()
     found += [{"kind": "payout_without_reference", "payout_id": p, "household_id": h} for p, h in no_ref]
-    found += _stale_balances(coop_id, today or end)
+    found += _stale_balances(coop_id, min(today or end, end), hi)
     found += _links_without_income(coop_id, start, end, lo, hi)
     chain = ledger.verify()
     if not chain["ok"]:
@@ -67,13 +67,14 @@ def discrepancies(coop_id: int, start: date, end: date, today: date | None = Non
     return found
 
 
-def _stale_balances(coop_id, today):
-    """Households owed more than they earned in the last 90 days: part of the debt is older."""
+def _stale_balances(coop_id, today, hi):
+    """Households owed more (at the period's end) than they earned in the 90 days
+    before it: part of the debt is older than 90 days."""
     cutoff = datetime.combine(today - timedelta(days=STALE_DAYS), time.min, LOCAL)
     recent = func.coalesce(func.sum(LedgerEntry.amount_fen).filter(
         LedgerEntry.kind == EntryKind.accrual, LedgerEntry.created_at >= cutoff), 0)
     rows = db.session.execute(select(LedgerEntry.household_id, func.sum(LedgerEntry.amount_fen), recent)
-                              .where(LedgerEntry.cooperative_id == coop_id)
+                              .where(LedgerEntry.cooperative_id == coop_id, LedgerEntry.created_at < hi)
                               .group_by(LedgerEntry.household_id)).all()
     return [{"kind": "owed_longer_than_90_days", "household_id": h, "owed_fen": int(owed),
              "older_than_90_days_fen": int(owed - fresh)} for h, owed, fresh in rows if owed > fresh]

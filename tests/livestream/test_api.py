@@ -176,3 +176,15 @@ def test_report_figures_equal_hand_computed_sums(api, client, login, make, world
     for figure in ("¥134.70", "¥10.47", "66.7%", ">6<"):
         assert figure in html, figure
     assert html.count('class="live-chart-bar"') == 2
+
+
+def test_ids_beyond_the_database_integers_are_not_found(api, world):
+    huge = 2**31
+    error(api("get", f"/livestreams/{huge}"), 404, "not_found")
+    error(api("get", f"/livestreams/{huge}/events"), 404, "not_found")
+    error(api("post", f"/livestreams/{huge}/start", user=world.owner), 404, "not_found")
+    body = {"title": "Big", "starts_at": iso(900), "ends_at": iso(960), "stream_url": "https://x.example/a.m3u8"}
+    error(api("post", f"/cooperatives/{huge}/livestreams", user=world.owner, json=body), 404, "not_found")
+    items = [{"product_id": huge, "live_price_fen": 1, "quota": 1}]
+    error(api("post", f"/cooperatives/{world.coop.id}/livestreams", user=world.owner, json={**body, "items": items}),
+          422)

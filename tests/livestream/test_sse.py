@@ -158,3 +158,14 @@ def test_viewer_count_events(client, monkeypatch, world):
     go_live(world)
     _, text = read(client, world.show.id, seconds=0.6)
     assert "event: viewers" in text and '"count": 1' in text
+
+
+def test_pin_card_of_a_product_with_a_photo_streams_its_image_urls(app, client, world):
+    from marketplace.catalog.services import add_image
+    from tests.conftest import jpeg_bytes
+
+    add_image(world.owner, world.product, jpeg_bytes(), alt="wood-ear")
+    with app.test_request_context():  # (pins come from requests; the card has image URLs)
+        go_live(world)
+    _, text = read(client, world.show.id)
+    assert '"image_urls": {"thumb": "/media/' in text

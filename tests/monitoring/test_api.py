@@ -93,7 +93,8 @@ def test_transitions_need_the_level_and_the_order(api, world):
     error(api("post", path + "/transition", user=world.village, json={"to": "dismissed", "comment": "fine now"}),
           403, "wrong_level")
     for to in ("township_check", "county_decision"):
-        assert api("post", path + "/transition", user=world.county, json={"to": to, "comment": "ok!"}).status_code == 200
+        moved = api("post", path + "/transition", user=world.county, json={"to": to, "comment": "ok!"})
+        assert moved.status_code == 200
     error(api("post", path + "/transition", user=world.county, json={"to": "assisted", "comment": "no measure"}),
           409, "measure_required")
     error(api("post", path + "/measures", user=world.county, json={"kind": "magic", "helper": "x",
@@ -103,7 +104,8 @@ def test_transitions_need_the_level_and_the_order(api, world):
         "description": "Sells tea in the Friday show"})
     assert measure.status_code == 201 and measure.get_json()["kind"] == "livestream_sales"
     for to in ("assisted", "closed"):
-        assert api("post", path + "/transition", user=world.county, json={"to": to, "comment": "done"}).status_code == 200
+        moved = api("post", path + "/transition", user=world.county, json={"to": to, "comment": "done"})
+        assert moved.status_code == 200
     error(api("post", path + "/transition", user=world.county, json={"to": "dismissed", "comment": "late"}),
           409, "invalid_transition")
     full = api("get", path, user=world.staff).get_json()

@@ -15,7 +15,7 @@ from marketplace.monitoring import cases, jobs
 from marketplace.monitoring.models import Case, IncomeRecord, MonitoringLine, RiskEvent
 from tests.conftest import PASSWORD, main_html
 from tests.households.test_ledger import approved_link, paid_order
-from tests.monitoring.test_records import TODAY, household_in, income_drop, month, world  # noqa: F401
+from tests.monitoring.test_records import TODAY, add_income, household_in, income_drop, month, world  # noqa: F401
 
 
 def client_for(app, user):
@@ -102,6 +102,20 @@ def test_dashboard_page_has_charts_with_title_desc_and_tables(app, world):
     assert page.count("<table") >= 4 and "style=" not in page
 
 
+def test_every_page_renders_in_chinese(app, world):
+    case = cases.open_case(world.h, [{"rule": "below_line", "detail": {"projected_per_capita_fen": 1,
+                                                                      "line_fen": 750_000}}])
+    cases.add_measure(world.county, case, {"kind": "health", "helper": "Dr Wu", "started_on": month(1)})
+    db.session.commit()
+    web = client_for(app, world.admin)
+    for path in ("/staff/monitoring", "/staff/monitoring/cases", "/staff/monitoring/cases/overdue",
+                 f"/staff/monitoring/cases/{case.id}", f"/staff/monitoring/households/{world.h.id}/records",
+                 "/staff/monitoring/lines", "/staff/audit", "/staff/audit/sample", "/staff/audit/log"):
+        response = web.get(path, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+        assert response.status_code == 200, path
+        assert 'lang="zh-CN"' in response.get_data(as_text=True)
+
+
 def test_the_scan_button_opens_cases(app, world):
     income_drop(world.staff, world.h)
     db.session.commit()
@@ -131,6 +145,8 @@ def test_case_list_filters_and_the_overdue_list(app, world):
 def test_steps_on_the_case_page_need_the_level_and_the_order(app, world):
     case = cases.open_case(world.h, [{"rule": "income_drop", "detail": {"last_3_months_fen": 300_000,
                                                                       "previous_3_months_fen": 600_000}}])
+    for offset in (2, 3, 4):  # the 3 months before the measure below
+        add_income(world.staff, world.h, offset, 1000)
     db.session.commit()
     village, county = client_for(app, world.village), client_for(app, world.county)
     url = f"/staff/monitoring/cases/{case.id}"
@@ -149,9 +165,11 @@ def test_steps_on_the_case_page_need_the_level_and_the_order(app, world):
                                                 "started_on": month(1).isoformat()}).status_code == 302
     assert county.post(url + "/transition", data={"to": "assisted", "comment": "job found"}).status_code == 302
     measure_id = db.session.scalar(select(Case).where(Case.id == case.id)).measures[0].id
-    assert county.post(f"{url}/measures/{measure_id}/outcome", data={"outcome": "earns 2,800 a month"}).status_code == 302
+    saved = county.post(f"{url}/measures/{measure_id}/outcome", data={"outcome": "earns 2,800 a month"})
+    assert saved.status_code == 302
     page = main_html(county.get(url))
     assert "earns 2,800 a month" in page and "Income before and after this measure" in page
+    assert "¥1,000.00" in page and "Change in income per month: -100%" in page
     assert [s.to_status.value for s in db.session.get(Case, case.id).steps] == [
         "village_review", "township_check", "county_decision", "assisted"]
 
@@ -177,6 +195,7 @@ def test_household_records_form_refuses_future_months_and_negative_amounts(app, 
                                "note": "factory closed"}).status_code == 302
     page = main_html(web.get(url))
     assert "County hospital" in page and "factory closed" in page and "-¥880.50" in page
+    assert "Essential spending, last 12 months</dt><dd>¥880.50" in page
     assert db.session.scalar(select(func.count()).select_from(RiskEvent)) == 1
 
 
