@@ -8,6 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from .core.errors import DomainError
 from .core.money import format_fen
@@ -48,7 +49,17 @@ def _json_error(status, code, message):
     return jsonify({"error": {"code": code, "message": str(message)}}), status
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:id>` in URLs stops at the largest database integer, so a huge id is a
+    plain 404 instead of an overflow error from PostgreSQL."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(url_map, *args, **kwargs)
+
+
 def init_app(app):
+    app.url_map.converters["int"] = DatabaseIdConverter
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.session_protection = "strong"

@@ -165,9 +165,11 @@ def _max_seconds():
               description="Server-Sent Events: `pin`, `stock`, `chat`, `status`, `viewers`, each with an `id:`. "
                           "Send `Last-Event-ID` (header, or `?last_event_id=`) to resume without loss.")
 def events(show_id):
-    show = visible_show(show_id, api_user())
-    show_id, live = show.id, show.status in (ShowStatus.scheduled, ShowStatus.live)
+    # EventSource sends the session cookie, not a token: the signed-in member of a cooperative
+    # not verified yet still follows its own show; the cookie only reads, it changes nothing
     user = api_user() or (current_user if current_user.is_authenticated else None)
+    show = visible_show(show_id, user)
+    show_id, live = show.id, show.status in (ShowStatus.scheduled, ShowStatus.live)
     key = viewer_key(user, session.get("live_viewer"), request.remote_addr or "", request.user_agent.string)
     db.session.commit()  # no transaction stays open while the stream runs
     if live and not request.args.get("console"):

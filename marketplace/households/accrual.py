@@ -19,6 +19,7 @@ from ..core.db import utcnow
 from ..extensions import db
 from ..orders.events import order_paid, order_refunded
 from . import ledger
+from .income import LOCAL
 from .models import BenefitLink, EntryKind, LedgerEntry, LinkStatus
 
 
@@ -42,7 +43,7 @@ def current_links(cooperative_id: int, product_ids, on: date):
 
 
 def accrue_order(order, lines) -> list[LedgerEntry]:
-    on = (order.paid_at or utcnow()).date()
+    on = (order.paid_at or utcnow()).astimezone(LOCAL).date()  # link dates are China calendar dates
     links = current_links(order.cooperative_id, {line.product_id for line in lines}, on)
     entries = []
     for line in lines:

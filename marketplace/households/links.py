@@ -119,7 +119,8 @@ def latest_version(link_key: str) -> BenefitLink | None:
 def decide(staff, link: BenefitLink, approve: bool, note: str = "") -> BenefitLink:
     if not is_staff(staff):
         raise Forbidden(_l("Only programme staff approve benefit links."), code="staff_only")
-    if link.proposed_by_id == staff.id:
+    proposer_side = staff.membership is not None and staff.membership.cooperative_id == link.cooperative_id
+    if link.proposed_by_id == staff.id or proposer_side:
         raise Forbidden(_l("Someone other than the proposer must approve a link."), code="two_person_rule")
     if link.status != LinkStatus.proposed:
         raise Conflict(_l("This link was already decided."), code="invalid_transition")

@@ -113,4 +113,4 @@ def test_query_count_does_not_grow_with_page_size(client, make, count_queries, p
             assert client.get(path.format(n=n)).status_code == 200
         counts.append(q.count)
     assert counts[0] == counts[1], counts
-    assert counts[1] <= 6, counts
+    assert counts[1] <= 8, counts  # the home page adds live shows and cooperatives

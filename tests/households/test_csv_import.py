@@ -16,7 +16,8 @@ from tests.households.test_ledger import household
 from tests.households.test_views import client_for
 
 ZH_HEADER = "档案号,户主,身份证号,省,县,乡镇,村,人口,劳动力,状态,同意,建档日期"
-EN_HEADER = "file_no,head_name,id_number,province,county,township,village,members,working_members,status,consent,enrolled_at"
+EN_HEADER = ("file_no,head_name,id_number,province,county,township,village,members,working_members,status,consent,"
+             "enrolled_at")
 
 
 def number(n):
@@ -69,8 +70,9 @@ def test_chinese_headers_with_bom_good_rows_in_bad_rows_out(staff):
     found = households()
     assert set(found) == {existing.file_no, "A-0001", "A-0009"}
     first = found["A-0001"]
-    assert (first.head_name, first.province, first.county, first.status, first.consent, first.enrolled_at.isoformat()) \
-        == ("王芳", "Shaanxi", "柞水县", HouseholdStatus.monitored, True, "2021-03-09")
+    assert (first.head_name, first.province, first.county, first.status, first.consent) == (
+        "王芳", "Shaanxi", "柞水县", HouseholdStatus.monitored, True)
+    assert first.enrolled_at.isoformat() == "2021-03-09"
     assert found["A-0009"].status == HouseholdStatus.stable
     assert created_records() == 3  # the existing one and the two good rows: nothing of a bad row
 
@@ -83,7 +85,8 @@ def test_english_headers_without_bom_and_a_duplicate_identity_number_in_the_data
                      f"B-0002,Li Qiang,{with_check_digit('61042619800101001')},Shaanxi,Zhashui,Yingpan,Jinmi,3,1,"
                      "stable,no,2022-01-01",
                      "B-0003,Zhao Liu,,Shaanxi,Zhashui,Yingpan,Jinmi,3,1,stable,no,2022-01-01",
-                     f"B-0004,Sun Qi,{number(14)},Shaanxi,Zhashui,Yingpan,Jinmi,2,5,stable,no,2022-01-01"]).encode()
+                     f"B-0004,Sun Qi,{number(14)},Shaanxi,Zhashui,Yingpan,Jinmi,2,5,stable,no,2022-01-01",
+                     ]).encode()
     report = import_households(staff, raw)
     db.session.commit()
     assert [line for line, _ in report.created] == [2]

@@ -118,7 +118,8 @@ def test_the_product_page_states_the_share_honestly(app, make, shop):
 
 @pytest.mark.parametrize("rules, expected", [
     ([{"share_bp": 1250}], "12.5% of this sale goes to 1 enrolled household"),
-    ([{"fixed_fen_per_unit": 30}, {"fixed_fen_per_unit": 20}], "¥0.50 per unit of this sale goes to 2 enrolled households"),
+    ([{"fixed_fen_per_unit": 30}, {"fixed_fen_per_unit": 20}],
+     "¥0.50 per unit of this sale goes to 2 enrolled households"),
     ([{"share_bp": 1000, "valid_to": "2020-12-31"}], None),  # expired: nothing goes to anyone today
     ([], None),
 ])
