@@ -93,7 +93,8 @@ class Checkout(db.Model):
 
 class Order(db.Model):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_coop_status", "cooperative_id", "status"),)
+    __table_args__ = (Index("ix_orders_coop_status", "cooperative_id", "status"),
+                      Index("ix_orders_coop_paid_at", "cooperative_id", "paid_at"))  # desk, sales, reconciliation
 
     id: Mapped[int] = mapped_column(primary_key=True)
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
