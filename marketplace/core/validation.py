@@ -33,7 +33,7 @@ class Checker:
             self.fail(field, _l("Enter text."))
             return
         value = raw.strip() if multiline else " ".join(raw.split())
-        if "\x00" in value:
+        if "\x00" in value or not _encodable(value):
             self.fail(field, _l("Enter text without control characters."))
         elif len(value) < min_len:
             self.fail(field, _l("Enter at least %(n)d characters.", n=min_len))
@@ -104,6 +104,15 @@ class Checker:
             name, messages = next(iter(self.errors.items()))
             raise Invalid(messages[0], code="invalid", fields=self.errors)
         return self.clean
+
+
+def _encodable(text: str) -> bool:
+    """False for lone surrogates (valid JSON escapes, but not storable text)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _as_int(raw):
