@@ -4,6 +4,7 @@ for a host, only the cooperative's own products, live price <= regular price,
 quota <= stock)."""
 from datetime import datetime, timedelta
 
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select, update
 
@@ -129,7 +130,7 @@ def _host_check(user, show):
 def _status(user, show, allowed_from, target, action):
     _host_check(user, show)
     if show.status not in allowed_from:
-        raise Conflict(_l("A %(status)s show cannot do that.", status=show.status.value), code="invalid_transition")
+        raise Conflict(_l("A %(status)s show cannot do that.", status=gettext(show.status.value)), code="invalid_transition")
     before = show.status.value
     show.status = target
     audit.record(user, f"show.{action}", show, before={"status": before}, after={"status": target.value})

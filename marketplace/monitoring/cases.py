@@ -4,6 +4,7 @@ that step's level in the household's county, with a comment; no step skipped."""
 from datetime import timedelta
 
 from flask import current_app
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -56,11 +57,11 @@ def transition(user, case: Case, to: str, comment: str) -> Case:
                       fields={"comment": [_l("Write a comment of 3 to 2000 characters.")]})
     if target not in allowed_moves(case):
         raise Conflict(_l("A case that is %(status)s cannot move to %(to)s; steps cannot be skipped.",
-                          status=case.status.value, to=target.value), code="invalid_transition")
+                          status=gettext(case.status.value), to=gettext(target.value)), code="invalid_transition")
     needed = DISMISS_LEVEL if target == S.dismissed else NEXT[case.status][1]
     have = level_in(user, case.household.county)
     if have is None or RANK[have] < RANK[needed]:
-        raise Forbidden(_l("This step needs a %(level)s-level staff member.", level=needed.value),
+        raise Forbidden(_l("This step needs a %(level)s-level staff member.", level=gettext(needed.value)),
                         code="wrong_level")
     if target == S.assisted and not case.measures:
         raise Conflict(_l("Record an assistance measure first."), code="measure_required")

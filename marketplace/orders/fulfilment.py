@@ -42,8 +42,7 @@ def ship(user, order: Order, data: dict) -> Order:
     c.text("tracking_no", min_len=4, max_len=60)
     clean = c.done()
     if order.shipped_at is not None:  # (a shipped, partly refunded order may not "ship" again)
-        raise Conflict(_l("An order that is %(status)s cannot become %(target)s.", status="shipped",
-                          target="shipped"), code="invalid_transition")
+        raise Conflict(_l("This order has already been shipped."), code="invalid_transition")
     lifecycle.move(order, OrderStatus.shipped, user, note=f"{clean['carrier']} {clean['tracking_no']}")
     order.carrier, order.tracking_no, order.shipped_at = clean["carrier"], clean["tracking_no"], utcnow()
     tell_buyer(order, f"{order.carrier} {order.tracking_no}")
