@@ -325,6 +325,7 @@ def test_reschedule_and_cancel_tell_subscribers(app, client, login, world):
     from marketplace.livestream.reminders import subscribe
 
     subscribe(world.buyer, world.show)
+    world.buyer.locale = "en"  # mails follow the subscriber's language (Chinese by default)
     db.session.commit()
     login(world.owner)
     start = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
