@@ -15,12 +15,16 @@ def parser():
     sub = p.add_subparsers(dest="benchmark", required=True)
     s = sub.add_parser("storefront", help="catalog, search and product pages vs a bare Flask+SQLAlchemy page")
     s.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED (default: %(default)s)")
+                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                        "(default: %(default)s)")
     s.add_argument("--products", type=int, default=100_000, help="products to seed (default: %(default)s)")
     s.add_argument("--cooperatives", type=int, default=2_000, help="cooperatives to seed (default: %(default)s)")
-    s.add_argument("--duration", type=int, default=12, help="seconds of load per target per round (default: %(default)s)")
-    s.add_argument("--rounds", type=int, default=5, help="interleaved rounds; figures are medians (default: %(default)s)")
-    s.add_argument("--warmup", type=int, default=5, help="seconds of unmeasured load per target first (default: %(default)s)")
+    s.add_argument("--duration", type=int, default=12,
+                   help="seconds of load per target per round (default: %(default)s)")
+    s.add_argument("--rounds", type=int, default=5,
+                   help="interleaved rounds; figures are medians (default: %(default)s)")
+    s.add_argument("--warmup", type=int, default=5,
+                   help="seconds of unmeasured load per target first (default: %(default)s)")
     s.add_argument("--concurrency", type=int, default=8,
                    help="keep-alive connections, = gunicorn workers x threads by default (default: %(default)s)")
     s.add_argument("--engine", choices=("auto", "wrk", "python"), default="auto",

@@ -19,7 +19,7 @@ def _short(sql):
     return head[:150] + ("…" if len(head) > 150 else "")
 
 
-def profile(url, targets, explain=True, repeat=5):
+def profile(url, targets, explain=True, repeat=10):
     """For each (name, path) in `targets` returns {queries, statements[, plans]}.
 
     Each statement is EXPLAIN ANALYZEd `repeat` times and the best execution
@@ -60,6 +60,14 @@ def profile(url, targets, explain=True, repeat=5):
     return results
 
 
+def _label(sql):
+    """A word for a statement: 'count', or the first table it reads ('products', ...)."""
+    if re.match(r"\s*SELECT count\(\*\)", sql):
+        return "count"
+    found = re.search(r"\bFROM\s+(\w+)", sql)
+    return found.group(1) if found else "?"
+
+
 def _explain(conn, statement, params, repeat):
     best = None
     for _ in range(repeat):
@@ -67,7 +75,7 @@ def _explain(conn, statement, params, repeat):
         plan = "\n".join(r[0] for r in rows)
         ms = float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1))
         if best is None or ms < best["ms"]:
-            best = {"sql": _short(statement), "ms": ms, "plan": plan}
+            best = {"sql": _short(statement), "ms": ms, "plan": plan, "label": _label(statement)}
     return best
 
 

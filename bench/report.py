@@ -79,10 +79,13 @@ def write_docs(path, *, command, args, rows, verdicts, profile, data, engine, gu
             "req/s it hardly depends on what else runs on the machine, and on a saturated two-core machine "
             "req/s ≈ 2000 / CPU ms/req. \"others' CPU\" is the median share of the machine's CPU time that "
             "processes other than the benchmark (this process, gunicorn, wrk, the PostgreSQL backends of the "
-            "benchmark database) used during a round: the machine is shared, and this says how much. A round "
-            f"starts only once other processes use at most {args.max_others:.0%} of the CPUs (waiting up to "
-            f"{args.quiet_timeout} s) and is measured again (up to {args.retries} times) if they took more while "
-            f"it ran; {sum(r['repeats'] for r in rows)} rounds were measured again in this run.", ""]
+            "benchmark database) used during a round: the machine is shared, and this says how much. " + (
+                f"A round starts only once other processes use at most {args.max_others:.0%} of the CPUs (waiting "
+                f"up to {args.quiet_timeout} s) and is measured again (up to {args.retries} times) if they took "
+                f"more while it ran; {sum(r['repeats'] for r in rows)} rounds were measured again in this run."
+                if args.max_others < 1 else
+                "In this run rounds did not wait for a quiet machine (`--max-others 1`): other people's test "
+                "suites kept it busy for hours, so the figures were taken next to them."), ""]
     if problems:
         out += ["Warnings from this run:", ""] + [f"- {p}" for p in problems] + [""]
     out += ["### Setup", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts.items()]
@@ -92,14 +95,15 @@ def write_docs(path, *, command, args, rows, verdicts, profile, data, engine, gu
     out += ["Data (`bench/seed.py`): " + _data_line(args, data), ""]
     out += ["### SQL per page", "",
             "Each page rendered once in-process with the production config; every statement then run under "
-            "`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF)` with its real parameters (best of 5, warm cache). The query count "
+            "`EXPLAIN (ANALYZE, BUFFERS, TIMING OFF)` with its real parameters (best of 10, warm cache). "
+            "The query count "
             "must not depend on the page number or the number of hits.", "",
-            "| page | queries | PostgreSQL ms (sum) | per statement ms |", "|---|---:|---:|---|"]
+            "| page | queries | PostgreSQL ms (sum) | per statement, ms |", "|---|---:|---:|---|"]
     for name, info in profile.items():
-        per = ", ".join(f"{p['ms']:.2f}" for p in info.get("plans", []))
+        per = ", ".join(f"{p['label']} {p['ms']:.2f}" for p in info.get("plans", []))
         out.append(f"| {name} | {info['queries']} | {info.get('sql_ms', 0):.2f} | {per} |")
     out += ["", NOTES_MARK]
-    out.append(notes if notes is not None else "\n### Notes\n\n(Analysis written by hand goes here; kept on re-runs.)\n")
+    out.append(notes if notes is not None else "\n### Notes\n\n(Analysis written by hand; kept on re-runs.)\n")
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out).rstrip() + "\n")
     return path

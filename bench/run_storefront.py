@@ -202,7 +202,8 @@ def measure(url, base, paths, args):
                       cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1))
         if meter.others <= args.max_others:
             break
-        print(f"    other processes took {meter.others:.0%} of the CPUs during it: measuring again")
+        if attempt < args.retries:
+            print(f"    other processes took {meter.others:.0%} of the CPUs during it: measuring again")
     return result
 
 

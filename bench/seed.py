@@ -147,7 +147,8 @@ def _copy(cur, table, rows):
     missing = [n for n, required in table_cols if required and n not in names]
     if missing:
         raise RuntimeError(f"bench seed does not fill {table}.{', '.join(missing)}: update bench/seed.py")
-    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
+    stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, names)))
     with cur.copy(stmt) as copy:
         copy.write_row([first[n] for n in names])
         for row in rows:

@@ -10,9 +10,11 @@ measured shares after seeding.
 
 KINDS = [
     # fungi
-    (0.8, "黑木耳", "black wood-ear fungus", "fungi", "椴木种植，肉厚无根，泡发率高", "log-grown, thick and rootless; swells ten-fold when soaked"),
+    (0.8, "黑木耳", "black wood-ear fungus", "fungi", "椴木种植，肉厚无根，泡发率高",
+     "log-grown, thick and rootless; swells ten-fold when soaked"),
     (0.25, "木耳礼盒", "wood-ear gift box", "fungi", "四种木耳一盒装，送礼佳品", "four kinds of wood-ear in one box"),
-    (0.9, "小碗耳", "small-bowl ear fungus", "fungi", "秋季头茬，朵小如碗", "first autumn picking, each ear the size of a small bowl"),
+    (0.9, "小碗耳", "small-bowl ear fungus", "fungi", "秋季头茬，朵小如碗",
+     "first autumn picking, each ear the size of a small bowl"),
     (1.2, "香菇", "shiitake mushrooms", "fungi", "花菇，炖汤香浓", "flower shiitake, rich in broths"),
     (0.8, "银耳", "white snow fungus", "fungi", "胶质厚，易出胶", "thick and gelatinous, ideal for sweet soups"),
     (0.5, "羊肚菌", "morel mushrooms", "fungi", "高山野生，菌盖完整", "wild from high slopes, whole caps"),
