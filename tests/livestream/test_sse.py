@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from marketplace.extensions import db
 from marketplace.livestream import chat, services
+from marketplace.livestream.events import channel
 from marketplace.livestream.models import ChatMessage, ChatMute, Show, ShowViewer
 from tests.conftest import main_html, owner_of
 from tests.livestream.test_views import go_live, world  # noqa: F401 - the fixture
@@ -60,7 +61,9 @@ def test_events_published_while_streaming_arrive_in_order(app, client, world):
     show_id, product_id, owner_id = world.show.id, world.product.id, world.owner.id
 
     def host_pins():
-        time.sleep(0.4)
+        deadline = time.monotonic() + 5
+        while app.extensions["broker"].count(channel(show_id)) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the viewer's stream is subscribed
         with app.app_context():
             from marketplace.auth.models import User
             show, host = db.session.get(Show, show_id), db.session.get(User, owner_id)
@@ -70,7 +73,7 @@ def test_events_published_while_streaming_arrive_in_order(app, client, world):
 
     writer = threading.Thread(target=host_pins)
     writer.start()
-    _, text = read(client, show_id, seconds=1.5)
+    _, text = read(client, show_id, seconds=3)
     writer.join()
     assert events_of(text)[-2:] == [(2, "pin"), (3, "stock")]
     assert '"remaining": 19' in text
