@@ -56,3 +56,10 @@ def configure_sqlite(engine) -> None:
     def _on_begin(connection):
         writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+def str_enum(enum_class, length: int = 24):
+    """A Python enum stored as its string value (VARCHAR), the same on SQLite and PostgreSQL."""
+    from sqlalchemy import Enum
+
+    return Enum(enum_class, native_enum=False, length=length)

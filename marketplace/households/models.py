@@ -2,16 +2,12 @@
 income ledger and payouts."""
 import enum
 
-from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String,
+from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, Integer, String,
                         Text, UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import UTCDateTime, str_enum, utcnow
 from ..extensions import db
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24)
 
 
 class HouseholdStatus(str, enum.Enum):
@@ -40,7 +36,7 @@ class Household(db.Model):
     village: Mapped[str] = mapped_column(String(80))
     members: Mapped[int] = mapped_column(Integer)
     working_members: Mapped[int] = mapped_column(Integer)
-    status: Mapped[HouseholdStatus] = mapped_column(_enum(HouseholdStatus), default=HouseholdStatus.stable)
+    status: Mapped[HouseholdStatus] = mapped_column(str_enum(HouseholdStatus), default=HouseholdStatus.stable)
     consent: Mapped[bool] = mapped_column(Boolean, default=False)  #: consent to data use
     enrolled_at = mapped_column(Date, nullable=False)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -78,13 +74,13 @@ class BenefitLink(db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
-    kind: Mapped[LinkKind] = mapped_column(_enum(LinkKind))
+    kind: Mapped[LinkKind] = mapped_column(str_enum(LinkKind))
     product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))  #: None: the whole cooperative
     share_bp: Mapped[int | None] = mapped_column(Integer)  #: basis points of the line's net amount
     fixed_fen_per_unit: Mapped[int | None] = mapped_column(Integer)
     valid_from = mapped_column(Date, nullable=False)
     valid_to = mapped_column(Date)  #: inclusive; None: open-ended
-    status: Mapped[LinkStatus] = mapped_column(_enum(LinkStatus), default=LinkStatus.proposed)
+    status: Mapped[LinkStatus] = mapped_column(str_enum(LinkStatus), default=LinkStatus.proposed)
     proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at = mapped_column(UTCDateTime)
@@ -110,7 +106,7 @@ class LedgerEntry(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: position in the chain, 1, 2, 3 ... with no gaps: a deleted entry leaves a hole
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
-    kind: Mapped[EntryKind] = mapped_column(_enum(EntryKind))
+    kind: Mapped[EntryKind] = mapped_column(str_enum(EntryKind))
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(Integer)  #: signed: + accrual, - reversal and payout
@@ -153,7 +149,7 @@ class Payout(db.Model):
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"), index=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
     amount_fen: Mapped[int] = mapped_column(Integer)
-    method: Mapped[PayoutMethod] = mapped_column(_enum(PayoutMethod))
+    method: Mapped[PayoutMethod] = mapped_column(str_enum(PayoutMethod))
     reference: Mapped[str] = mapped_column(String(80), default="")
     receipt_key: Mapped[str | None] = mapped_column(String(64))  #: photo of the receipt
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -2,16 +2,16 @@
 feeds the live room's Server-Sent Events."""
 import enum
 
-from sqlalchemy import (JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import UTCDateTime, str_enum, utcnow
 from ..extensions import db
 
 
 def _enum(cls):
-    return Enum(cls, native_enum=False, length=16)
+    return str_enum(cls, length=16)
 
 
 class ShowStatus(str, enum.Enum):

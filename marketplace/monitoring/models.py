@@ -4,16 +4,12 @@ work step by step, and assistance measures. Staff assignments scope each staff
 member to counties and give them the role for their step."""
 import enum
 
-from sqlalchemy import (JSON, CheckConstraint, Date, Enum, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import UTCDateTime, str_enum, utcnow
 from ..extensions import db
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24)
 
 
 class MonitoringLine(db.Model):
@@ -58,8 +54,8 @@ class IncomeRecord(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     month = mapped_column(Date, nullable=False)  #: the first day of the month
-    kind: Mapped[RecordKind] = mapped_column(_enum(RecordKind))
-    category: Mapped[RecordCategory] = mapped_column(_enum(RecordCategory))
+    kind: Mapped[RecordKind] = mapped_column(str_enum(RecordKind))
+    category: Mapped[RecordCategory] = mapped_column(str_enum(RecordCategory))
     amount_fen: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(200), default="")
     evidence_key: Mapped[str | None] = mapped_column(String(64))  #: a photo of the evidence
@@ -79,7 +75,7 @@ class RiskEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
-    kind: Mapped[RiskKind] = mapped_column(_enum(RiskKind))
+    kind: Mapped[RiskKind] = mapped_column(str_enum(RiskKind))
     occurred_on = mapped_column(Date, nullable=False)
     note: Mapped[str] = mapped_column(String(500), default="")
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -110,7 +106,7 @@ class Case(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
-    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus), default=CaseStatus.identified, index=True)
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.identified, index=True)
     reasons = mapped_column(JSON, nullable=False)  #: [{"rule", "detail"}]
     opened_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
     due_at = mapped_column(UTCDateTime, nullable=False)  #: an assistance measure is due by then
@@ -127,8 +123,8 @@ class CaseStep(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    from_status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
-    to_status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus))
+    from_status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))
+    to_status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))
     actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     comment: Mapped[str] = mapped_column(Text)
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
@@ -150,7 +146,7 @@ class Measure(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    kind: Mapped[MeasureKind] = mapped_column(_enum(MeasureKind))
+    kind: Mapped[MeasureKind] = mapped_column(str_enum(MeasureKind))
     helper: Mapped[str] = mapped_column(String(80))  #: the named person who helps
     started_on = mapped_column(Date, nullable=False)
     description: Mapped[str] = mapped_column(Text, default="")
@@ -175,4 +171,4 @@ class StaffAssignment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     county: Mapped[str] = mapped_column(String(60))
-    level: Mapped[StaffLevel] = mapped_column(_enum(StaffLevel))
+    level: Mapped[StaffLevel] = mapped_column(str_enum(StaffLevel))

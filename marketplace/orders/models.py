@@ -7,11 +7,11 @@ given back if it expires, is cancelled or its payment fails.
 """
 import enum
 
-from sqlalchemy import (JSON, CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.db import UTCDateTime, utcnow
+from ..core.db import UTCDateTime, str_enum, utcnow
 from ..core.money import DEFAULT_CURRENCY
 from ..extensions import db
 
@@ -30,10 +30,6 @@ class CheckoutStatus(str, enum.Enum):
     pending_payment = "pending_payment"
     paid = "paid"
     cancelled = "cancelled"  # by the buyer, or because the payment failed or the reservation expired
-
-
-def _enum(cls):
-    return Enum(cls, native_enum=False, length=24)
 
 
 class Address(db.Model):
@@ -75,7 +71,7 @@ class Checkout(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[CheckoutStatus] = mapped_column(_enum(CheckoutStatus), default=CheckoutStatus.pending_payment)
+    status: Mapped[CheckoutStatus] = mapped_column(str_enum(CheckoutStatus), default=CheckoutStatus.pending_payment)
     amount_fen: Mapped[int] = mapped_column(Integer)  #: the total the buyer pays, in fen
     currency: Mapped[str] = mapped_column(String(3), default=DEFAULT_CURRENCY)
     #: the stock reservation ends here unless paid
@@ -100,7 +96,7 @@ class Order(db.Model):
     checkout_id: Mapped[int] = mapped_column(ForeignKey("checkouts.id"), index=True)
     cooperative_id: Mapped[int] = mapped_column(ForeignKey("cooperatives.id"))
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus), default=OrderStatus.pending_payment)
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus), default=OrderStatus.pending_payment)
     subtotal_fen: Mapped[int] = mapped_column(Integer)  #: sum of the line totals, in fen
     refunded_fen: Mapped[int] = mapped_column(Integer, default=0)
     carrier: Mapped[str | None] = mapped_column(String(60))
@@ -146,7 +142,7 @@ class OrderEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    status: Mapped[OrderStatus] = mapped_column(_enum(OrderStatus))
+    status: Mapped[OrderStatus] = mapped_column(str_enum(OrderStatus))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     note: Mapped[str] = mapped_column(Text, default="")
     created_at = mapped_column(UTCDateTime, default=utcnow, nullable=False)
