@@ -130,6 +130,45 @@ def has_data(url, products, cooperatives):
     return got == (products, cooperatives)
 
 
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench"
+
+HELP = "catalog, search and product pages vs a bare Flask+SQLAlchemy page"
+
+
+def add_arguments(p):
+    p.add_argument("--database-url", default=DEFAULT_URL,
+                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                        "(default: %(default)s)")
+    p.add_argument("--products", type=int, default=100_000, help="products to seed (default: %(default)s)")
+    p.add_argument("--cooperatives", type=int, default=2_000, help="cooperatives to seed (default: %(default)s)")
+    p.add_argument("--duration", type=int, default=12,
+                   help="seconds of load per target per round (default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=5,
+                   help="interleaved rounds; figures are medians (default: %(default)s)")
+    p.add_argument("--warmup", type=int, default=5,
+                   help="seconds of unmeasured load per target first (default: %(default)s)")
+    p.add_argument("--concurrency", type=int, default=8,
+                   help="keep-alive connections, = gunicorn workers x threads by default (default: %(default)s)")
+    p.add_argument("--engine", choices=("auto", "wrk", "python"), default="auto",
+                   help="load generator: wrk if installed, else Python (default: %(default)s)")
+    p.add_argument("--max-others", type=float, default=0.15, metavar="SHARE",
+                   help="measure only while other processes use at most this share of the CPUs; a round "
+                        "where they took more is repeated (default: %(default)s)")
+    p.add_argument("--retries", type=int, default=2, help="repeats of a noisy round (default: %(default)s)")
+    p.add_argument("--quiet-timeout", type=int, default=120,
+                   help="longest wait, in seconds, for a quiet machine before a round (default: %(default)s)")
+    p.add_argument("--reuse-data", action="store_true",
+                   help="skip seeding when the database already has exactly these counts")
+    p.add_argument("--only", metavar="KINDS",
+                   help="comma-separated subset of catalog,search,product (the bare page always runs)")
+    p.add_argument("--app", default="wsgi:app",
+                   help="gunicorn app spec of the real app, to measure a variant (default: %(default)s)")
+    p.add_argument("--variant", action="append", metavar="LABEL=SPEC",
+                   help="also serve the app pages from another gunicorn app spec, side by side, to try a "
+                        "change out (repeatable), e.g. cached='mymod:make(\"cache\")'")
+    p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
+
+
 def run(args, command):
     url = args.database_url
     if args.reuse_data and has_data(url, args.products, args.cooperatives):
