@@ -43,6 +43,9 @@ def create_app(config=None, **overrides) -> Flask:
 
     live_events.init_app(app)
     _register_blueprints(app)
+    from .core import page_cache
+
+    page_cache.init_app(app)  # after the blueprints: their ?lang= switch runs before the cache
     _register_cli(app)
     return app
 
@@ -66,12 +69,14 @@ def _finish_config(app):
 BLUEPRINTS = (
     "catalog.views", "auth.views", "coops.views", "catalog.manage_views", "orders.views", "orders.desk_views",
     "staff.views", "households.views", "households.coop_views", "households.impact", "livestream.views",
-    "livestream.host_views", "monitoring.views", "monitoring.audit_views",
+    "livestream.host_views", "monitoring.views", "monitoring.audit_views", "jobs.views",
 )
 #: (module, attribute) of each `flask` command group
 COMMANDS = (
     ("auth.cli", "users_cli"), ("demo.cli", "demo_cli"), ("households.cli", "ledger_cli"),
     ("livestream.cli", "live_cli"), ("monitoring.cli", "monitoring_cli"), ("orders.cli", "orders_cli"),
+    ("jobs.cli", "worker_command"),
+    ("ops.cli", "backup_cli"), ("ops.cli", "restore_cli"), ("ops.cli", "check_config_cli"),
 )
 
 

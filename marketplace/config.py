@@ -32,6 +32,17 @@ def from_environment(config_class) -> dict:
         "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+        # object storage (marketplace/core/storage.py); credentials: the usual AWS_* variables
+        "S3_BUCKET": _env("S3_BUCKET"),
+        "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
+        "S3_PUBLIC_URL": _env("S3_PUBLIC_URL"),
+        "S3_PRESIGN_SECONDS": int(_env("S3_PRESIGN_SECONDS", config_class.S3_PRESIGN_SECONDS)),
+        # operations (marketplace/observability): logs, reverse proxy, /metrics
+        "LOG_FORMAT": _env("LOG_FORMAT", config_class.LOG_FORMAT),
+        "LOG_LEVEL": _env("LOG_LEVEL", config_class.LOG_LEVEL),
+        "PROXY_FIX": _env("PROXY_FIX", config_class.PROXY_FIX),
+        "METRICS_TOKEN": _env("METRICS_TOKEN"),
+        "METRICS_ALLOW": _env("METRICS_ALLOW", config_class.METRICS_ALLOW),
     }
     return values
 
@@ -85,6 +96,15 @@ class BaseConfig:
     OPENAPI_JSON_PATH = "openapi.json"
     HSTS = False
     DEMO = False
+    S3_BUCKET = None  #: set: images go to this S3-compatible bucket instead of UPLOAD_FOLDER
+    S3_ENDPOINT_URL = None  #: e.g. https://minio.internal:9000; None: AWS S3
+    S3_PUBLIC_URL = None  #: the bucket's public base URL (CDN); None: pages link presigned URLs
+    S3_PRESIGN_SECONDS = 3600  #: how long a presigned image link in a page stays valid
+    LOG_FORMAT = "text"  #: "json": one JSON object a line on stderr (production); "text": for people
+    LOG_LEVEL = "INFO"
+    PROXY_FIX = 0  #: how many reverse proxies set X-Forwarded-*; 0: trust none (no proxy)
+    METRICS_TOKEN = None  #: a scraper sending "Authorization: Bearer <token>" may read /metrics
+    METRICS_ALLOW = "127.0.0.1/32,::1/128"  #: networks (comma-separated) that may read /metrics
 
 
 class ProductionConfig(BaseConfig):
@@ -94,6 +114,7 @@ class ProductionConfig(BaseConfig):
     SESSION_COOKIE_NAME = "__Host-session"
     HSTS = True
     PREFERRED_URL_SCHEME = "https"
+    LOG_FORMAT = "json"
 
 
 class DemoConfig(BaseConfig):

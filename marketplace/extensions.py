@@ -21,9 +21,9 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 
 
 def include_in_migrations(obj, name, type_, reflected, compare_to):
-    """PostgreSQL-only indexes made by hand in migrations (trigram search) are not
-    in the models; autogenerate must not try to drop them."""
-    return not (type_ == "index" and name and name.endswith("_trgm"))
+    """PostgreSQL-only indexes made by hand in migrations (trigram search, CJK grams:
+    0001, 0007) are not in the models; autogenerate must not try to drop them."""
+    return not (type_ == "index" and name and name.endswith(("_trgm", "_cjk")))
 
 
 def render_migration_item(type_, obj, autogen_context):

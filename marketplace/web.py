@@ -6,15 +6,17 @@ from flask import (abort, current_app, g, has_request_context, jsonify, render_t
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .core.errors import DomainError
 from .core.money import format_fen
 from .core.regions import province_label
-from .core.storage import LocalStorage, image_urls
+from .core import storage
+from .core.storage import image_urls
+from . import observability
 from .extensions import db, login_manager
+from .observability import health
 
 log = logging.getLogger("marketplace")
 
@@ -63,11 +65,12 @@ def init_app(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
     login_manager.session_protection = "strong"
-    app.extensions["storage"] = LocalStorage(app.config["UPLOAD_FOLDER"])
+    storage.init_app(app)  # local folder, or the S3 bucket when S3_BUCKET is set
     _register_errors(app)
     _register_template_helpers(app)
     _register_routes(app)
     app.after_request(_security_headers)
+    observability.init_app(app)  # proxy, request ids, logs, /metrics
 
 
 def _register_errors(app):
@@ -147,11 +150,7 @@ def _register_routes(app):
 
     @app.get("/readyz")
     def readyz():
-        try:
-            db.session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return {"status": "unavailable", "database": "down"}, 503
-        return {"status": "ok", "database": "up"}
+        return health.readiness()  # the database, and Redis when REDIS_URL is set
 
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; script-src 'self'; style-src 'self'; "

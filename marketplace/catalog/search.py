@@ -2,16 +2,27 @@
 
 `q` matches anywhere inside the lower-cased title, origin and description
 (木耳 finds 黑木耳, "lily" finds "Day lily") with LIKE, which behaves the same on
-SQLite and PostgreSQL. On PostgreSQL a pg_trgm GIN index serves these LIKEs.
+SQLite and PostgreSQL. On PostgreSQL a pg_trgm GIN index serves these LIKEs for
+terms of three or more characters, and a GIN index over the CJK unigrams and
+bigrams of search_text (`cjk_grams`, migration 0007) those of one or two Chinese
+characters, which are most Chinese product words. SQLite scans.
+
+Costs (measured in docs/benchmarks.md): a page is at most two queries whatever
+its size; the unfiltered total, a scan of every visible product, is kept for a
+minute (catalog.memo); deep pages reached by "Next" continue from the previous
+page's last row (keyset) instead of skipping rows.
 """
+import re
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import contains_eager
 
 from ..coops.models import CoopStatus, Cooperative
 from ..core.regions import canonical_province
 from .categories import CATEGORIES
+from .memo import catalog_memo
 from .models import Product, ProductStatus
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
@@ -66,15 +77,22 @@ def _like_pattern(text: str) -> str:
 def public_products():
     """Active products of verified cooperatives, with the cooperative loaded by the join."""
     return (select(Product).join(Product.cooperative)
-            .where(Product.status == ProductStatus.active, Cooperative.status == CoopStatus.verified)
-            .options(contains_eager(Product.cooperative)))
+            .where(*_VISIBLE).options(contains_eager(Product.cooperative)))
 
 
-def catalog_select(cq: CatalogQuery):
-    stmt = public_products()
-    terms = cq.q.split()
-    for term in terms:
+_VISIBLE = (Product.status == ProductStatus.active, Cooperative.status == CoopStatus.verified)
+#: a search term of one or two Chinese characters (木耳, 茶): no trigram in it, see _filtered
+CJK_SHORT_TERM = re.compile(r"^[\u3400-\u9fff]{1,2}$")
+
+
+def _filtered(stmt, cq: CatalogQuery, dialect=None):
+    """`stmt` (already joined to cooperatives) narrowed to the query's terms and filters."""
+    for term in cq.q.split():
         stmt = stmt.where(Product.search_text.like(_like_pattern(term), escape="\\"))
+        if dialect == "postgresql" and CJK_SHORT_TERM.match(term):
+            # pg_trgm cannot serve a term shorter than three characters; the GIN index over
+            # the CJK unigrams and bigrams of search_text (migration 0007) can.
+            stmt = stmt.where(func.cjk_grams(Product.search_text).op("@>")(array([cast(term, Text)])))
     if cq.category:
         stmt = stmt.where(Product.category == cq.category)
     if cq.province:
@@ -87,25 +105,96 @@ def catalog_select(cq: CatalogQuery):
         stmt = stmt.where(Product.price_fen >= cq.min_price_fen)
     if cq.max_price_fen is not None:
         stmt = stmt.where(Product.price_fen <= cq.max_price_fen)
-    return stmt.order_by(*_ordering(cq, terms))
+    return stmt
+
+
+def catalog_select(cq: CatalogQuery, dialect=None):
+    """Every matching product with its cooperative, in the query's order."""
+    return _filtered(public_products(), cq, dialect).order_by(*_ordering(cq, cq.q.split()))
 
 
 def _ordering(cq, terms):
-    if cq.sort == "newest":
-        return [Product.id.desc()]
-    if cq.sort == "price_asc":
-        return [Product.price_fen.asc(), Product.id.desc()]
-    if cq.sort == "price_desc":
-        return [Product.price_fen.desc(), Product.id.desc()]
     order = []
-    if terms:  # a hit in the title ranks above a hit in the description
+    if cq.sort == "relevance" and terms:  # a hit in the title ranks above a hit in the description
         order.append(case((func.lower(Product.title).like(_like_pattern(terms[0]), escape="\\"), 0), else_=1))
-    return order + [Product.surplus.desc(), Product.id.desc()]
+    return order + [column.desc() if way == "desc" else column.asc() for column, way in KEYSET[cq.sort]]
 
 
-def run_catalog(session, cq: CatalogQuery):
-    """(products, total) for one page: two queries whatever the page size."""
-    stmt = catalog_select(cq)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = session.scalars(stmt.limit(cq.per_page).offset((cq.page - 1) * cq.per_page)).all()
-    return rows, total
+#: the sort columns of each order without search terms, which keyset pagination continues from
+KEYSET = {
+    "relevance": ((Product.surplus, "desc"), (Product.id, "desc")),
+    "newest": ((Product.id, "desc"),),
+    "price_asc": ((Product.price_fen, "asc"), (Product.id, "desc")),
+    "price_desc": ((Product.price_fen, "desc"), (Product.id, "desc")),
+}
+
+
+def cursor_after(product: Product, sort: str) -> str:
+    """What a "next page" link carries so that page starts after `product`: e.g. "1.40211"."""
+    return ".".join(str(int(getattr(product, column.key))) for column, _ in KEYSET[sort])
+
+
+def _parse_cursor(text, sort):
+    parts = (text or "").split(".")
+    if len(parts) != len(KEYSET[sort]) or not all(p.isdigit() and len(p) <= 10 for p in parts):
+        return None  # a damaged link: fall back to the page number
+    return [bool(int(p)) if column.key == "surplus" else int(p) for p, (column, _) in zip(parts, KEYSET[sort])]
+
+
+def _after(sort, values):
+    """Rows that come after the cursor's row in this order (keyset pagination)."""
+    keys = KEYSET[sort]
+    if len({way for _, way in keys}) == 1:  # one direction: a row comparison the index serves
+        left = tuple_(*[column for column, _ in keys])
+        right = tuple_(*[literal(v, column.type) for v, (column, _) in zip(values, keys)])
+        return left < right if keys[0][1] == "desc" else left > right
+    clauses = []
+    for i, (column, way) in enumerate(keys):
+        tie = [c == literal(v, c.type) for v, (c, _) in zip(values[:i], keys[:i])]
+        beyond = column < values[i] if way == "desc" else column > values[i]
+        clauses.append(and_(*tie, beyond))
+    return or_(*clauses)
+
+
+def run_catalog(session, cq: CatalogQuery, after: str | None = None, with_total: bool = True):
+    """(products, total) for one page, in at most two queries whatever the page size.
+
+    Searches (`q`) take their total from a window over the matching ids, then load
+    that page's rows. Browsing without terms takes the total from the catalog memo (a
+    count query at most once a minute per filter combination) and its rows straight
+    from the listing index; with `after` (a cursor from the previous page's last row)
+    they start there instead of skipping `offset` rows. `with_total=False` skips the
+    total (None)."""
+    dialect = session.get_bind().dialect.name
+    if cq.q:
+        return _search_page(session, cq, dialect)
+    total = _cached_total(session, cq, dialect) if with_total else None
+    stmt = catalog_select(cq, dialect).limit(cq.per_page)
+    cursor = _parse_cursor(after, cq.sort) if after else None
+    stmt = stmt.where(_after(cq.sort, cursor)) if cursor else stmt.offset((cq.page - 1) * cq.per_page)
+    return session.scalars(stmt).all(), total
+
+
+def _count(session, cq, dialect):
+    stmt = select(func.count()).select_from(Product).join(Product.cooperative).where(*_VISIBLE)
+    return session.scalar(_filtered(stmt, cq, dialect))
+
+
+def _cached_total(session, cq, dialect):
+    key = ("total", cq.q, cq.category, cq.province, cq.cooperative_id, cq.surplus, cq.min_price_fen,
+           cq.max_price_fen)
+    return catalog_memo().get(key, lambda: _count(session, cq, dialect))
+
+
+def _search_page(session, cq, dialect):
+    """Sort only the ids of the hits (with their number as a window), then load the page."""
+    narrow = (select(Product.id, func.count().over()).select_from(Product).join(Product.cooperative)
+              .where(*_VISIBLE))
+    narrow = (_filtered(narrow, cq, dialect).order_by(*_ordering(cq, cq.q.split()))
+              .limit(cq.per_page).offset((cq.page - 1) * cq.per_page))
+    hits = session.execute(narrow).all()
+    if not hits:  # nothing found, or a page past the end: the window had no row to say how many
+        return [], (0 if cq.page == 1 else _count(session, cq, dialect))
+    place = {product_id: i for i, (product_id, _) in enumerate(hits)}
+    rows = session.scalars(public_products().where(Product.id.in_(place))).all()
+    return sorted(rows, key=lambda p: place[p.id]), hits[0][1]

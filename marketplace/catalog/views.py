@@ -1,23 +1,46 @@
-"""Storefront pages for everyone."""
-from flask import Blueprint, current_app, render_template, request
+"""Storefront pages for everyone, and the header's language switch."""
+from urllib.parse import urlencode
+
+from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..coops.models import CoopStatus, Cooperative
 from ..extensions import db
+from . import changes  # noqa: F401 - commits that change the storefront empty its caches
 from .categories import CATEGORIES
 from .models import Product, ProductStatus
-from .search import CatalogQuery, parse_query, run_catalog
+from .memo import catalog_memo
+from .search import CatalogQuery, cursor_after, parse_query, run_catalog
 from .services import visible_product
 
 bp = Blueprint("catalog", __name__)
 
 
+@bp.before_app_request
+def switch_language():
+    """`?lang=zh_CN` on any page switches the language, then shows the page again without it.
+
+    The header's language buttons send this (a GET form): a page that offers them
+    then needs no CSRF token, hence no session, so anonymous pages can come from the
+    page cache. The choice is kept as POST /language keeps it (session, account)."""
+    lang = request.args.get("lang")
+    if lang is None or request.method != "GET" or request.path.startswith("/api/"):
+        return None
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            current_user.locale = lang
+            db.session.commit()
+    rest = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
+    return redirect(request.script_root + request.path + ("?" + urlencode(rest) if rest else ""))
+
+
 @bp.get("/")
 def home():
-    surplus, _ = run_catalog(db.session, CatalogQuery(surplus=True, per_page=8))
-    newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8))
+    surplus, _ = run_catalog(db.session, CatalogQuery(surplus=True, per_page=8), with_total=False)
+    newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8), with_total=False)
     coops = db.session.scalars(select(Cooperative).where(Cooperative.status == CoopStatus.verified)
                                .order_by(Cooperative.verified_at.desc()).limit(6)).all()
     from ..livestream.services import upcoming_and_live  # the "Upcoming and live now" section
@@ -34,11 +57,18 @@ def catalog():
         if args.get(name):
             args[f"{name}_fen"] = _yuan_to_fen_or_none(args[name])
     cq = parse_query(args, current_app.config["CATALOG_PAGE_SIZE"])
-    products, total = run_catalog(db.session, cq)
-    provinces = db.session.scalars(select(Cooperative.province).where(Cooperative.status == CoopStatus.verified)
-                                   .distinct().order_by(Cooperative.province)).all()
-    return render_template("catalog/catalog.html", products=products, total=total, cq=cq,
-                           categories=CATEGORIES, provinces=provinces, args=request.args)
+    products, total = run_catalog(db.session, cq, after=request.args.get("after"))
+    # "Next" continues from this page's last row (keyset) where the order allows it
+    next_after = cursor_after(products[-1], cq.sort) if products and not cq.q else None
+    return render_template("catalog/catalog.html", products=products, total=total, cq=cq, next_after=next_after,
+                           categories=CATEGORIES, provinces=_provinces(), args=request.args)
+
+
+def _provinces():
+    """Provinces with a verified cooperative, for the filter form (a scan; kept a minute)."""
+    return catalog_memo().get(("provinces",), lambda: db.session.scalars(
+        select(Cooperative.province).where(Cooperative.status == CoopStatus.verified)
+        .distinct().order_by(Cooperative.province)).all())
 
 
 def _yuan_to_fen_or_none(text):

@@ -11,7 +11,6 @@ returns every balance to where it was. If the household was already paid out,
 the part not covered by its balance is absorbed by the cooperative (recorded on
 the entry as absorbed_fen), never clawed back.
 """
-from datetime import date
 
 from sqlalchemy import and_, func, or_, select
 
@@ -34,27 +33,55 @@ def split(total_fen: int, quantity: int, links) -> list[tuple]:
     return out
 
 
-def current_links(cooperative_id: int, product_ids, on: date):
-    """Approved links of the cooperative in force on `on`, for those products or the whole cooperative."""
-    return db.session.scalars(select(BenefitLink).where(
-        BenefitLink.cooperative_id == cooperative_id, BenefitLink.status == LinkStatus.approved,
-        BenefitLink.valid_from <= on, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= on),
-        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id.in_(list(product_ids))))).all()
+def accrue_orders(paid) -> int:
+    """Append the accrual entries of paid orders, given as [(order, lines)], in one
+    batch: one query for the links in force, one lock of the chain head, multi-row
+    INSERTs. The payment event calls it with its one order (in the payment's own
+    transaction); a bulk import or the benchmark with thousands. Returns the
+    number of entries appended."""
+    now = utcnow()
+    dated = [(order, lines, (order.paid_at or now).astimezone(LOCAL).date())  # link dates are China dates
+             for order, lines in paid]
+    links = _links_by_scope(dated)
+    rows = []
+    for order, lines, day in dated:
+        for line in lines:
+            applicable = _applicable(links, order.cooperative_id, line.product_id, day)
+            for link, amount in split(line.line_total_fen, line.quantity, applicable):
+                if amount:
+                    rows.append({"kind": EntryKind.accrual, "household_id": link.household_id,
+                                 "cooperative_id": order.cooperative_id, "amount_fen": amount,
+                                 "order_line_id": line.id, "link_id": link.id, "rate_bp": link.share_bp,
+                                 "fixed_fen_per_unit": link.fixed_fen_per_unit, "refund_id": None,
+                                 "absorbed_fen": 0, "payout_id": None, "created_at": now})
+    return ledger.append_rows(rows) if rows else 0
 
 
-def accrue_order(order, lines) -> list[LedgerEntry]:
-    on = (order.paid_at or utcnow()).astimezone(LOCAL).date()  # link dates are China calendar dates
-    links = current_links(order.cooperative_id, {line.product_id for line in lines}, on)
-    entries = []
-    for line in lines:
-        applicable = [k for k in links if k.product_id in (None, line.product_id)]
-        for link, amount in split(line.line_total_fen, line.quantity, applicable):
-            if amount:
-                entries.append(LedgerEntry(kind=EntryKind.accrual, household_id=link.household_id,
-                                           cooperative_id=order.cooperative_id, amount_fen=amount,
-                                           order_line_id=line.id, link_id=link.id, rate_bp=link.share_bp,
-                                           fixed_fen_per_unit=link.fixed_fen_per_unit))
-    return ledger.append(entries) if entries else []
+def _links_by_scope(dated) -> dict:
+    """{(cooperative_id, product_id or None): [link rows]}: the approved links that may
+    apply to these orders (their cooperatives and products, the span of their days)."""
+    if not dated:
+        return {}
+    coop_ids = {order.cooperative_id for order, _, _ in dated}
+    product_ids = {line.product_id for _, lines, _ in dated for line in lines}
+    first, last = min(day for *_, day in dated), max(day for *_, day in dated)
+    rows = db.session.execute(select(
+        BenefitLink.id, BenefitLink.cooperative_id, BenefitLink.product_id, BenefitLink.household_id,
+        BenefitLink.share_bp, BenefitLink.fixed_fen_per_unit, BenefitLink.valid_from, BenefitLink.valid_to)
+        .where(BenefitLink.cooperative_id.in_(coop_ids), BenefitLink.status == LinkStatus.approved,
+               BenefitLink.valid_from <= last, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= first),
+               or_(BenefitLink.product_id.is_(None), BenefitLink.product_id.in_(product_ids)))
+        .order_by(BenefitLink.id))
+    out = {}
+    for row in rows:
+        out.setdefault((row.cooperative_id, row.product_id), []).append(row)
+    return out
+
+
+def _applicable(links, cooperative_id, product_id, day) -> list:
+    """Links in force on `day` for this product or the whole cooperative (split sorts them)."""
+    found = links.get((cooperative_id, None), []) + links.get((cooperative_id, product_id), [])
+    return [k for k in found if k.valid_from <= day and (k.valid_to is None or k.valid_to >= day)]
 
 
 def reverse_refund(order, refund) -> list[LedgerEntry]:
@@ -91,7 +118,7 @@ def _per_link(order_line_id):
 
 @order_paid.connect
 def _on_order_paid(order, lines, **_):
-    accrue_order(order, lines)
+    accrue_orders([(order, lines)])
 
 
 @order_refunded.connect

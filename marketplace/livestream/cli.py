@@ -9,9 +9,10 @@ live_cli = click.Group("live", help="Live shows.")
 @live_cli.command("send-reminders")
 @with_appcontext
 def send_reminders_command():
-    from ..extensions import db
-    from .reminders import send_due
+    from ..jobs.tasks import send_reminders  # the same job the worker runs: each mail once
 
-    sent = send_due()
-    db.session.commit()
-    click.echo(f"sent {sent} reminder(s)")
+    result = send_reminders()
+    if result.get("skipped"):  # a worker is sending them right now (REDIS_URL set)
+        click.echo("skipped: reminders are being sent by another run")
+        return
+    click.echo(f"sent {result['sent']} reminder(s)")

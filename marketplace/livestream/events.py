@@ -1,28 +1,30 @@
 """Room events: numbered per show, stored, and published after the transaction commits
-(so a viewer never sees an event that was rolled back)."""
+(so a viewer never sees an event that was rolled back).
+
+An event is numbered as its transaction commits, not when it is emitted: the per-show
+counter is bumped by one UPDATE of the show's row, whose row lock orders the writers of
+one room (events reach the database and the viewers in number order). Taking that lock
+at commit holds it for milliseconds; taken at emit time it was held for the rest of the
+transaction, and a live checkout calls the payment provider after it takes its units,
+so every pin, chat line and sale of the room waited for other buyers' payment calls.
+"""
 from flask import current_app
 from sqlalchemy import event, select, update
 
 from ..extensions import db
 from .models import Show, ShowEvent
 
-PENDING = "pending_room_events"
+QUEUED = "queued_room_events"  #: emitted in this transaction, numbered at commit
+PENDING = "pending_room_events"  #: numbered and stored, published after the commit
 
 
 def channel(show_id: int) -> str:
     return f"live:show:{show_id}"
 
 
-def emit(show: Show, type_: str, data: dict) -> ShowEvent:
-    """Append an event to the show's room. The per-show counter is bumped by one
-    guarded UPDATE, which also serialises concurrent writers of one room."""
-    seq = db.session.execute(update(Show).where(Show.id == show.id).values(event_seq=Show.event_seq + 1)
-                             .returning(Show.event_seq)).scalar_one()
-    record = ShowEvent(show_id=show.id, seq=seq, type=type_, data=data)
-    db.session.add(record)
-    db.session.flush()
-    db.session.info.setdefault(PENDING, []).append((show.id, as_message(record)))
-    return record
+def emit(show: Show, type_: str, data: dict) -> None:
+    """Append an event to the show's room when this transaction commits."""
+    db.session.info.setdefault(QUEUED, []).append((show.id, type_, data))
 
 
 def as_message(record: ShowEvent) -> dict:
@@ -41,6 +43,18 @@ def init_app(app):
     app.extensions["broker"] = make_broker(app.config.get("REDIS_URL"))
 
 
+@event.listens_for(db.session, "before_commit")
+def _number(session):
+    """Number and store the queued events (the commit's flush writes them)."""
+    queued = session.info.pop(QUEUED, [])
+    for show_id, type_, data in queued:
+        seq = session.execute(update(Show).where(Show.id == show_id).values(event_seq=Show.event_seq + 1)
+                              .returning(Show.event_seq).execution_options(synchronize_session=False)).scalar_one()
+        record = ShowEvent(show_id=show_id, seq=seq, type=type_, data=data)
+        session.add(record)
+        session.info.setdefault(PENDING, []).append((show_id, as_message(record)))
+
+
 @event.listens_for(db.session, "after_commit")
 def _publish(session):
     pending = session.info.pop(PENDING, [])
@@ -52,4 +66,13 @@ def _publish(session):
 
 @event.listens_for(db.session, "after_rollback")
 def _forget(session):
+    session.info.pop(QUEUED, None)
     session.info.pop(PENDING, None)
+
+
+@event.listens_for(db.session, "after_transaction_end")
+def _forget_at_end(session, transaction):
+    """A transaction closed without commit or rollback (session.close()) leaves nothing
+    behind for the session's next transaction to publish."""
+    if transaction.parent is None:
+        _forget(session)

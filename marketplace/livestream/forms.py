@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import FieldList, FormField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import (FieldList, FormField, HiddenField, IntegerField, SelectField, StringField, TelField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..core.errors import Invalid
 from ..core.money import parse_yuan
@@ -64,12 +65,28 @@ class ReplayForm(FlaskForm):
 
 class QuotaForm(FlaskForm):
     product_id = IntegerField(validators=[DataRequired()])
-    quota = IntegerField(_l("Quota"), validators=[DataRequired(), NumberRange(min=0, max=100_000)])
+    # InputRequired, not DataRequired: 0 (stop selling at the live price) is a valid quota
+    quota = IntegerField(_l("Quota"), validators=[InputRequired(), NumberRange(min=0, max=100_000)])
 
 
 class BuyForm(FlaskForm):
     product_id = IntegerField(validators=[DataRequired()])
     quantity = IntegerField(_l("Quantity"), default=1, validators=[DataRequired(), NumberRange(min=1, max=999)])
+
+
+class BuyAddressForm(BuyForm):
+    """The room's buy button for a buyer without a saved address: the same product and
+    quantity, and where to ship (checked by the checkout's own address rules)."""
+
+    with_address = HiddenField()  #: "1" when the address step posts
+    name = StringField(_l("Recipient"), validators=[Optional(), Length(max=80)])
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    province = StringField(_l("Province"), validators=[Optional(), Length(max=40)])
+    city = StringField(_l("City"), validators=[Optional(), Length(max=60)])
+    address = StringField(_l("Street address"), validators=[Optional(), Length(max=200)])
+
+    def shipping(self) -> dict:
+        return {k: (getattr(self, k).data or "").strip() for k in ("name", "phone", "province", "city", "address")}
 
 
 def local_to_utc(text, field):

@@ -169,9 +169,6 @@ def pin(show_id):
 def quota(show_id):
     show = _own_show(show_id)
     form = QuotaForm()
-    if show.status not in (ShowStatus.scheduled, ShowStatus.live):  # the unsold quota went back to stock
-        flash(_("Quotas can change only before and during the show."), "error")
-        return _console(show)
     if not form.validate_on_submit():
         flash(_("Enter a quota from 0 to 100000."), "error")
         return _console(show)
@@ -184,7 +181,7 @@ def replay(show_id):
     show = _own_show(show_id)
     form = ReplayForm()
     url = (form.replay_url.data or "").strip()
-    if not form.validate_on_submit() or not url.startswith(("https://", "http://")):
+    if not form.validate_on_submit() or not services.is_https(url):
         flash(_("The replay address must start with https://."), "error")
         return _console(show)
 

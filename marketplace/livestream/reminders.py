@@ -27,20 +27,31 @@ def subscribe(user, show) -> Reminder:
 
 
 def send_due(now=None) -> int:
-    """Mail every subscriber whose show starts within REMINDER_LEAD; each once."""
+    """Mail every subscriber whose show starts within REMINDER_LEAD; each once.
+    (The background job, marketplace/jobs/tasks.py, does the same claim-first.)"""
     now = now or utcnow()
-    lead = timedelta(minutes=current_app.config["REMINDER_LEAD_MINUTES"])
-    due = db.session.execute(select(Reminder, Show, User).join(Show, Show.id == Reminder.show_id)
-                             .join(User, User.id == Reminder.user_id).where(
-        Reminder.sent_at.is_(None), Show.status == ShowStatus.scheduled,
-        Show.starts_at <= now + lead, Show.starts_at > now - timedelta(minutes=5))).all()
+    due = due_reminders(now)
     for reminder, show, user in due:
-        with force_locale(user.locale or "zh_CN"):
-            send_mail(user.email, _("Starting soon: %(title)s", title=show.title),
-                      _("The live show “%(title)s” starts soon. Join here: %(link)s", title=show.title,
-                        link=external_url("livestream.room", show_id=show.id)))
+        send_mail(*reminder_mail(user, show))
         reminder.sent_at = now
     return len(due)
+
+
+def due_reminders(now) -> list:
+    """(Reminder, Show, User) rows not yet sent for shows starting within REMINDER_LEAD."""
+    lead = timedelta(minutes=current_app.config["REMINDER_LEAD_MINUTES"])
+    return db.session.execute(select(Reminder, Show, User).join(Show, Show.id == Reminder.show_id)
+                              .join(User, User.id == Reminder.user_id).where(
+        Reminder.sent_at.is_(None), Show.status == ShowStatus.scheduled,
+        Show.starts_at <= now + lead, Show.starts_at > now - timedelta(minutes=5))).all()
+
+
+def reminder_mail(user, show) -> tuple[str, str, str]:
+    """(to, subject, body) of the "starting soon" mail, in the subscriber's language."""
+    with force_locale(user.locale or "zh_CN"):
+        return (user.email, _("Starting soon: %(title)s", title=show.title),
+                _("The live show “%(title)s” starts soon. Join here: %(link)s", title=show.title,
+                  link=external_url("livestream.room", show_id=show.id)))
 
 
 def tell_subscribers(show, what: str) -> None:

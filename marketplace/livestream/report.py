@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from ..coops.services import is_staff, membership_of
 from ..core.errors import NotFound
 from ..extensions import db
-from ..households.models import EntryKind, LedgerEntry
+from ..households.models import EntryKind, Household, LedgerEntry
 from ..orders.models import Order, OrderLine
 from .models import ChatMessage, Show, ShowStatus, ShowViewer
 from .services import get_show
@@ -39,9 +39,13 @@ def visible_show(show_id, viewer=None) -> Show:
 def report_show(show_id, viewer) -> Show:
     """The report is for the cooperative's members and programme staff; others get 404."""
     show = _get(show_id)
-    if not (membership_of(viewer, show.cooperative) or is_staff(viewer)):
+    if not may_see_report(show, viewer):
         raise NotFound(_l("No such show."))
     return show
+
+
+def may_see_report(show, viewer) -> bool:
+    return bool(membership_of(viewer, show.cooperative) or is_staff(viewer))
 
 
 def viewer_key(user=None, session_key=None, remote="", agent="") -> str:
@@ -72,12 +76,8 @@ def _paid_lines(show_id):
 
 def show_report(show: Show) -> dict:
     rows = db.session.execute(_paid_lines(show.id).order_by(OrderLine.id)).all()
-    line_ids = [line.id for line, _order in rows]
-    income = 0
-    if line_ids:
-        income = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(
-            LedgerEntry.order_line_id.in_(line_ids),
-            LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal]))) or 0
+    households = household_income(show.id)
+    income = sum(h["income_fen"] for h in households)
     unique = db.session.scalar(select(func.count()).select_from(ShowViewer).where(ShowViewer.show_id == show.id))
     chats = db.session.scalar(select(func.count()).select_from(ChatMessage).where(ChatMessage.show_id == show.id))
     buyers = {order.buyer_id for _line, order in rows}
@@ -106,7 +106,24 @@ def show_report(show: Show) -> dict:
         "conversion": round(len(buyers) / unique, 4) if unique else None,
         "household_income_fen": int(income),
         "products": per_product,
+        "households": households,
     }
+
+
+def household_income(show_id: int) -> list[dict]:
+    """What the show's paid lines accrued to each household (after reversals), most
+    first; households by their registration file number and village, not by name."""
+    line_ids = select(OrderLine.id).join(Order, Order.id == OrderLine.order_id).where(
+        OrderLine.livestream_id == show_id, Order.paid_at.is_not(None))
+    total = func.sum(LedgerEntry.amount_fen)
+    rows = db.session.execute(
+        select(Household.id, Household.file_no, Household.village, total)
+        .join(LedgerEntry, LedgerEntry.household_id == Household.id)
+        .where(LedgerEntry.order_line_id.in_(line_ids), LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal]))
+        .group_by(Household.id, Household.file_no, Household.village)
+        .order_by(total.desc(), Household.id)).all()
+    return [{"household_id": hid, "file_no": file_no, "village": village, "income_fen": int(amount or 0)}
+            for hid, file_no, village, amount in rows]
 
 
 def show_lines(show_id: int, limit: int = 100) -> list[dict]:

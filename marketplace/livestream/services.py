@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 
 from ..catalog.models import Product
 from ..coops.models import MemberRole
@@ -60,11 +60,21 @@ def _check_fields(data) -> dict:
     c.text("replay_url", max_len=500, required=False, default=None)
     clean = c.done()
     url = clean["stream_url"]
-    if not url.startswith(("https://", "http://")):
+    if not is_https(url):
         raise Invalid(_l("The stream address must start with https://."), fields={"stream_url": [
             _l("The stream address must start with https://.")]})
+    if clean["replay_url"] and not is_https(clean["replay_url"]):
+        raise Invalid(_l("The replay address must start with https://."), fields={"replay_url": [
+            _l("The replay address must start with https://.")]})
     clean["stream_kind"] = StreamKind.hls if url.split("?")[0].endswith(".m3u8") else StreamKind.embed
     return clean
+
+
+def is_https(url) -> bool:
+    """Streams and replays are https only: the room's Content-Security-Policy admits
+    media, fetches and frames from https: sources (and 'self'), and an https page
+    may not load plain-http media anyway."""
+    return isinstance(url, str) and url.lower().startswith("https://") and len(url) > len("https://")
 
 
 def _check_overlap(host_id, starts_at, ends_at, exclude_id=None):
@@ -165,6 +175,9 @@ def start(user, show, now=None) -> Show:
     now = now or utcnow()
     if now < show.starts_at - EARLY_START:
         raise Conflict(_l("The show can start at most 30 minutes early."), code="too_early")
+    if now >= show.ends_at and show.status == ShowStatus.scheduled:
+        # the live price is honoured only until ends_at: a show started now could sell nothing at it
+        raise Conflict(_l("The show's scheduled end has passed. Change its time to go live."), code="too_late")
     _status(user, show, {ShowStatus.scheduled}, ShowStatus.live, "start")
     show.started_at = now
     return show
@@ -231,8 +244,12 @@ def item_card(item) -> dict:
 
 
 def adjust_quota(user, show, product_id, new_quota: int) -> LineupItem:
-    """Raise or lower a live quota; the difference comes from or goes back to stock."""
+    """Raise or lower a live quota before or during the show; the difference comes
+    from or goes back to stock. After the show the unsold quota is already back in
+    stock (and a cancelled show's too), so a change then would create or lose units."""
     _host_check(user, show)
+    if show.status not in (ShowStatus.scheduled, ShowStatus.live):
+        raise Conflict(_l("Quotas can change only before and during the show."), code="show_over")
     item = next((i for i in show.items if i.product_id == product_id), None)
     if item is None:
         raise Invalid(_l("That product is not in this show's lineup."), code="not_in_lineup")
@@ -241,16 +258,27 @@ def adjust_quota(user, show, product_id, new_quota: int) -> LineupItem:
     delta = new_quota - item.quota
     if delta > 0 and not stock.take_stock(item.product_id, delta):
         raise Conflict(_l("Not enough stock to raise the quota."), code="quota_above_stock")
+    # guarded: a sale between our read and this write must not push sold above the new quota
+    if not db.session.execute(update(LineupItem).where(
+            LineupItem.id == item.id, LineupItem.quota == item.quota, LineupItem.sold <= new_quota)
+            .values(quota=new_quota).execution_options(synchronize_session=False)).rowcount:
+        raise Conflict(_l("Someone bought while you typed. Reload and try again."), code="quota_changed")
     if delta < 0:
         stock.return_stock(item.product_id, -delta)
-    item.quota = new_quota
+    db.session.refresh(item)
     emit(show, "stock", {"product_id": item.product_id, "remaining": item.remaining})
     return item
 
 
 def upcoming_and_live(limit=12):
+    """The home page's shows: live ones first, then the next to start; only of
+    verified cooperatives (the others' show pages are not public)."""
+    from ..coops.models import CoopStatus, Cooperative
+
     now = utcnow()
-    return db.session.scalars(select(Show).where(or_(
-        Show.status == ShowStatus.live,
-        (Show.status == ShowStatus.scheduled) & (Show.ends_at > now))).order_by(Show.status.desc(), Show.starts_at)
-        .limit(limit)).all()
+    live_first = case((Show.status == ShowStatus.live, 0), else_=1)
+    return db.session.scalars(select(Show).join(Cooperative, Cooperative.id == Show.cooperative_id).where(
+        Cooperative.status == CoopStatus.verified, or_(
+            Show.status == ShowStatus.live,
+            (Show.status == ShowStatus.scheduled) & (Show.ends_at > now)))
+        .order_by(live_first, Show.starts_at, Show.id).limit(limit)).all()

@@ -10,14 +10,13 @@ No database transaction stays open while the stream waits.
 import json
 import time
 
-from flask import current_app
-
 from ..extensions import db
 from .events import channel, events_after
 from .models import Show, ShowViewer
 
 KEEPALIVE_SECONDS = 15
 VIEWERS_EVERY_SECONDS = 5
+_TEXT = "_sse_text"  #: where a published message keeps its formatted text
 
 
 def format_event(message: dict) -> str:
@@ -83,6 +82,8 @@ def event_stream(app, show_id: int, last_seen: int | None, max_seconds: float | 
             yield "retry: 3000\n\n"
             for message in messages:
                 yield format_event(message)
+            if last_seen is None:  # a new viewer sees the count at once (a resuming one has it)
+                yield _viewers(broker, show_id, last)
             yield from _follow(app, broker, sub, show_id, last, max_seconds)
         finally:
             sub.close()
@@ -92,22 +93,47 @@ def _follow(app, broker, sub, show_id, last, max_seconds):
     started = last_viewers = time.monotonic()
     while max_seconds is None or time.monotonic() - started < max_seconds:
         incoming = sub.wait(KEEPALIVE_SECONDS if max_seconds is None else min(1.0, max_seconds))
-        for message in incoming:
-            if message.get("type") == "viewers":
-                yield format_event({**message, "id": last})
-                continue
-            if message["id"] <= last:
-                continue  # already sent (e.g. in the catch-up)
-            if message["id"] > last + 1:  # a gap: fetch what was missed, in order
-                for missed in _catch_up(show_id, last):
-                    if missed["id"] > last:
-                        yield format_event(missed)
-                        last = missed["id"]
-                continue
-            yield format_event(message)
-            last = message["id"]
+        texts, last = _texts(incoming, show_id, last)
         if not incoming:
-            yield ": keepalive\n\n"
+            texts.append(": keepalive\n\n")
         if time.monotonic() - last_viewers >= VIEWERS_EVERY_SECONDS:
             last_viewers = time.monotonic()
-            yield format_event({"id": last, "type": "viewers", "data": {"count": broker.count(channel(show_id))}})
+            texts.append(_viewers(broker, show_id, last))
+        if texts:  # one write for everything that arrived together (a flash sale's burst of stock events)
+            yield "".join(texts)
+
+
+def _texts(incoming, show_id, last) -> tuple[list[str], int]:
+    """The SSE text of the messages that arrived, in event order, without repeats; a gap
+    (a slow viewer, another process while Redis was down) is filled from the database."""
+    texts = []
+    for message in incoming:
+        if message.get("type") == "viewers":
+            texts.append(format_event({**message, "id": last}))
+            continue
+        if message["id"] <= last:
+            continue  # already sent (e.g. in the catch-up)
+        if message["id"] > last + 1:  # a gap: fetch what was missed, in order
+            for missed in _catch_up(show_id, last):
+                if missed["id"] > last:
+                    texts.append(format_event(missed))
+                    last = missed["id"]
+            continue
+        texts.append(shared_text(message))
+        last = message["id"]
+    return texts, last
+
+
+def shared_text(message: dict) -> str:
+    """The SSE text of a published message. The broker hands the same dict to every
+    stream of the room in this process, so it is formatted once, not once per viewer."""
+    text = message.get(_TEXT)
+    if text is None:
+        text = message[_TEXT] = format_event(message)
+    return text
+
+
+def _viewers(broker, show_id, last) -> str:
+    """The room's open streams, in every process when rooms fan out through Redis
+    (the id repeats the last event's: a count is not an event to resume from)."""
+    return format_event({"id": last, "type": "viewers", "data": {"count": broker.count(channel(show_id))}})

@@ -18,15 +18,15 @@ from .. import ROOT
 from ..coops.models import CoopStatus, Cooperative
 from ..core.db import utcnow
 from ..core.errors import DomainError
-from ..core.forms import EmptyForm
+from ..core.forms import EmptyForm, apply_errors
 from ..extensions import db, limiter
-from ..orders.checkout import WantedLine, place_checkout
+from ..orders.checkout import WantedLine, check_address, place_checkout
 from ..orders.models import Address
 from ..payments import services as payments
 from . import chat, reminders
-from .forms import BuyForm
+from .forms import BuyAddressForm, BuyForm
 from .models import LineupItem, Pin, Reminder, Show, ShowStatus
-from .report import report_show, show_report, visible_show
+from .report import may_see_report, report_show, show_report, visible_show
 from .services import current_pin
 
 bp = Blueprint("livestream", __name__)
@@ -87,7 +87,9 @@ def room(show_id):
     g.csp_live = True  # the player's media, segments and embeds
     pin = current_pin(show) if show.status == ShowStatus.live else None
     pinned = next((i for i in show.items if pin and i.id == pin.item_id), None)
+    overtime = show.status == ShowStatus.live and utcnow() >= show.ends_at  # live prices ended with the schedule
     return render_template("livestream/room.html", show=show, pinned=pinned, messages=chat.recent(show, 30),
+                           overtime=overtime, can_report=may_see_report(show, current_user),
                            reminded=_reminded(show), form=EmptyForm(), buy_form=BuyForm(),
                            hls_version=hls_version() if is_hls(show.stream_url) else None,
                            lead_minutes=current_app.config["REMINDER_LEAD_MINUTES"])
@@ -119,8 +121,10 @@ def ics(show_id):
 @login_required
 @limiter.limit(lambda: current_app.config["CHECKOUT_RATE_LIMIT"])
 def buy(show_id):
+    """The room's buy button: straight to payment with the latest saved address; a
+    buyer without one gets an address step first, which posts back here."""
     show = visible_show(show_id, current_user)
-    form = BuyForm()
+    form = BuyAddressForm()
     back = redirect(url_for(".room", show_id=show.id))
     if not form.validate_on_submit():
         flash(_("Choose a quantity from 1 to 999."), "error")
@@ -132,21 +136,43 @@ def buy(show_id):
     if show.status != ShowStatus.live:
         flash(_("The show is not live: the live price applies only during the show."), "error")
         return redirect(url_for("catalog.product", product_id=item.product_id))
-    address = db.session.scalar(select(Address).where(Address.user_id == current_user.id)
-                                .order_by(Address.id.desc()).limit(1))
-    if address is None:
-        flash(_("Add a delivery address first: check out once with the address form, then buy in the show."),
-              "error")
-        return redirect(url_for("orders.checkout"))
+    if form.with_address.data:
+        return _buy_to_new_address(show, item, form)
+    saved = db.session.scalar(select(Address).where(Address.user_id == current_user.id)
+                              .order_by(Address.id.desc()).limit(1))
+    if saved is None:
+        return render_template("livestream/buy_address.html", show=show, item=item, form=form)
+    return _place(show, item, form.quantity.data, saved.as_dict()) or back
+
+
+def _buy_to_new_address(show, item, form):
     try:
-        placed = place_checkout(current_user, [WantedLine(item.product_id, form.quantity.data, livestream_id=show.id)],
-                                address.as_dict(), current_app.config["PAYMENTS_PROVIDER"])
+        address = check_address(form.shipping())
+    except DomainError as err:
+        status = apply_errors(form, err)  # (before rendering: the errors go beside the boxes)
+        return render_template("livestream/buy_address.html", show=show, item=item, form=form), status
+    return _place(show, item, form.quantity.data, address, save_address=True) or redirect(
+        url_for(".room", show_id=show.id))
+
+
+def _place(show, item, quantity, address, save_address=False):
+    """Check out one lineup product (the live price while the show runs and the quota
+    lasts, else the regular price) and go to payment; None, with a message, if refused."""
+    try:
+        placed = place_checkout(current_user, [WantedLine(item.product_id, quantity, livestream_id=show.id)],
+                                address, current_app.config["PAYMENTS_PROVIDER"])
         payments.start_payment(placed)
     except DomainError as err:
         db.session.rollback()
         flash(str(err.message), "error")
-        return back
+        return None
+    if save_address:
+        db.session.add(Address(user_id=current_user.id, **address))
     db.session.commit()
+    if not any(line.livestream_id for order in placed.orders for line in order.lines):
+        flash(_("The live price of “%(title)s” no longer applies (the show's time is up or its live quota "
+                "is gone): this order is at the regular price. You can cancel it below.",
+                title=item.product.title), "error")
     return redirect(url_for("orders.pay", checkout_id=placed.id))
 
 
@@ -195,6 +221,7 @@ def replay(show_id):
                  "offset": max(int((pin.pinned_at - begin).total_seconds()), 0),
                  "clock": _clock(pin.pinned_at - begin)} for pin, item in rows]
     return render_template("livestream/replay.html", show=show, timeline=timeline,
+                           can_report=may_see_report(show, current_user),
                            hls_version=hls_version() if is_hls(show.replay_url) else None)
 
 

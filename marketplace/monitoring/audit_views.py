@@ -102,24 +102,6 @@ def log_page(f: dict, page: int, per_page: int) -> dict:
 
 # --- reconciliation detail and exports ------------------------------------------------
 
-def household_rows(coop_id: int, start: date, end: date) -> list[dict]:
-    """Per household: allocated and paid out in the period, owed at its end (one GROUP BY)."""
-    lo, hi = reconciliation._bounds(start, end)
-    in_period = LedgerEntry.created_at >= lo
-    allocated = func.sum(when((and_(in_period, LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal])),
-                               LedgerEntry.amount_fen), else_=0))
-    paid_out = func.sum(when((and_(in_period, LedgerEntry.kind == EntryKind.payout), -LedgerEntry.amount_fen),
-                             else_=0))
-    owed = func.sum(LedgerEntry.amount_fen)
-    stmt = (select(Household.id, Household.file_no, Household.county, Household.village, allocated, paid_out, owed)
-            .join(Household, Household.id == LedgerEntry.household_id)
-            .where(LedgerEntry.cooperative_id == coop_id, LedgerEntry.created_at < hi)
-            .group_by(Household.id, Household.file_no, Household.county, Household.village)
-            .having(or_(allocated != 0, paid_out != 0, owed != 0)).order_by(Household.file_no))
-    return [dict(zip(ROW_HEADERS, (*row[:4], int(row[4]), int(row[5]), int(row[6]))))
-            for row in db.session.execute(stmt)]
-
-
 def _cell(value):
     """Text that a spreadsheet would run as a formula is written as plain text."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
@@ -129,7 +111,7 @@ def _cell(value):
 
 def _tables(coop, start, end):
     result = reconciliation.reconcile(coop.id, start, end)
-    rows = [[_cell(r[h]) for h in ROW_HEADERS] for r in household_rows(coop.id, start, end)]
+    rows = [[_cell(r[h]) for h in ROW_HEADERS] for r in result["households"]]
     found = [[_cell(d.get(h)) for h in DISCREPANCY_HEADERS] for d in result["discrepancies"]]
     return result, rows, found
 
@@ -255,9 +237,9 @@ def reconcile():
             return {"args": request.args, "result": None}
         coop = cooperative_in_scope(current_user, a["cooperative_id"])
         start, end = period(a["from"], a["to"])
-        return {"args": request.args, "coop": coop, "start": start, "end": end,
-                "result": reconciliation.reconcile(coop.id, start, end),
-                "rows": household_rows(coop.id, start, end)}
+        result = reconciliation.reconcile(coop.id, start, end)
+        return {"args": request.args, "coop": coop, "start": start, "end": end, "result": result,
+                "rows": result["households"]}
     return _page_or_error("audit/reconciliation.html", build)
 
 

@@ -30,5 +30,8 @@ def scan_command(today, enqueue):
     if result.get("queued"):
         click.echo(f"queued: job {result['job_id']}")
         return
+    if result.get("skipped"):  # a worker holds the scan's lock (REDIS_URL set)
+        click.echo("skipped: another scan is running")
+        return
     click.echo(f"scanned {result['households']} households: {result['opened']} new cases, "
                f"{result['already_open']} already open")

@@ -14,20 +14,16 @@ from ..extensions import db
 from ..households.income import LOCAL, monthly_income, months
 from ..households.models import EntryKind, Household, LedgerEntry
 from .models import OPEN_STATUSES, Case, CaseStatus, IncomeRecord, Measure, RecordKind
-from .scan import month_of, month_of_date
+from .scan import month_of, month_of_date, shift_month
 from .scope import counties_of
 
 TREND_MONTHS = 12
 TOP_COOPS = 10
+AT_RISK_LISTED = 10
 INCOME_KINDS = (EntryKind.accrual, EntryKind.reversal)
 #: overdue: before a measure is due (not yet assisted), past the due date, no measure recorded
 NOT_YET_ASSISTED = (CaseStatus.identified, CaseStatus.village_review, CaseStatus.township_check,
                     CaseStatus.county_decision)
-
-
-def shift_month(first: date, n: int) -> date:
-    index = first.year * 12 + first.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def window(today: date, n: int = TREND_MONTHS) -> tuple[date, list[str]]:
@@ -75,11 +71,27 @@ def summary(user, today: date | None = None) -> dict:
         "households_by_county": [{"label": c, "households": n} for c, n in by_county],
         "cases_by_status": cases_by_status,
         "open_cases": sum(n for s, n in cases_by_status.items() if s in OPEN_STATUSES),
+        "at_risk": at_risk(counties, now),
         "overdue_cases": sum(int(o or 0) for _, _, o in case_rows),
         "trend": trend(counties, start, trend_months),
         "top_cooperatives": top_cooperatives(counties, start),
         "period": (start, today),
     }
+
+
+def at_risk(counties, now, limit: int = AT_RISK_LISTED) -> list[dict]:
+    """Households with an open case (one open case per household) and why, the
+    measure due soonest first: who needs help, at a glance."""
+    stmt = (select(Case.id, Case.status, Case.reasons, Case.due_at, overdue_condition(now), Household.id,
+                   Household.head_name, Household.file_no, Household.county, Household.village)
+            .join(Household, Household.id == Case.household_id).where(Case.status.in_(OPEN_STATUSES))
+            .order_by(Case.due_at, Case.id).limit(limit))
+    if counties is not None:
+        stmt = stmt.where(Household.county.in_(counties))
+    keys = ("case_id", "status", "reasons", "due_at", "overdue", "household_id", "head_name", "file_no", "county",
+            "village")
+    return [{**dict(zip(keys, row)), "status": row[1].value, "overdue": bool(row[4])}
+            for row in db.session.execute(stmt)]
 
 
 def trend(counties, start: date, month_keys: list[str]) -> list[dict]:

@@ -1,24 +1,33 @@
 """The monitoring scan: run the rules over every household and open a case for each
-new hit. Figures come from SQL aggregates (one query per source), not row loops.
+new hit.
 
-Rules (REASONS): projected per-capita annual income below the year's monitoring
-line; income in the last 3 months down by at least MONITORING_DROP_PCT against
-the 3 months before; essential spending in the last 12 months above income;
-a risk event recorded in the last 90 days.
+Rules (the "rule" of each reason): projected per-capita annual income below the
+year's monitoring line (`below_line`); income in the last 3 months down by at least
+MONITORING_DROP_PCT against the 3 months before (`income_drop`); essential spending in
+the last 12 months above income (`spending_above_income`); a risk event recorded in
+the last 90 days (`risk_event`). Income is marketplace income (ledger accruals less
+reversals, by the month they were written in Asia/Shanghai) plus the other income
+staff record; the 12 months end with the scan day's month.
+
+The figures come from SQL aggregates: one GROUP BY over the ledger and one over the
+recorded income, each returning the four sums the rules need per household, so the
+database reads each row once and the scan runs the same handful of statements for
+ten households or twenty thousand. The new cases are inserted in batches (cases.open_cases).
 """
-from collections import defaultdict
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, literal_column, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, func, literal_column, select
 
 from ..core.db import utcnow
 from ..extensions import db
-from ..households.income import LOCAL, months
+from ..households.income import LOCAL
 from ..households.models import EntryKind, Household, HouseholdStatus, LedgerEntry
-from .cases import open_case
-from .models import Case, IncomeRecord, MonitoringLine, RecordKind, RiskEvent, OPEN_STATUSES
+from .cases import open_cases
+from .models import Case, IncomeRecord, MonitoringLine, OPEN_STATUSES, RecordKind, RiskEvent
+
+RISK_EVENT_DAYS = 90
 
 
 def month_of(column):
@@ -34,72 +43,129 @@ def month_of_date(column):
     return func.strftime("%Y-%m", column)
 
 
-def _window(today):
-    first = date(today.year, today.month, 1)
-    start = (first - timedelta(days=365)).replace(day=1) + timedelta(days=31)
-    return months(start.replace(day=1), today)  # the 12 months ending with this one
+def shift_month(first: date, n: int) -> date:
+    """The first day of the month n months after (n < 0: before) `first`'s month."""
+    index = first.year * 12 + first.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
 
 
-def gather(today) -> tuple[dict, dict]:
-    """(income, spending): {household_id: {month: fen}} over the last 12 months."""
-    window = _window(today)
-    income, spending = defaultdict(lambda: defaultdict(int)), defaultdict(lambda: defaultdict(int))
-    key = month_of(LedgerEntry.created_at)
-    for hid, month, fen in db.session.execute(
-            select(LedgerEntry.household_id, key, func.sum(LedgerEntry.amount_fen))
-            .where(LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal]), key >= window[0])
-            .group_by(LedgerEntry.household_id, key)):
-        income[hid][month] += fen
-    mkey = month_of_date(IncomeRecord.month)
-    for hid, kind, month, fen in db.session.execute(
-            select(IncomeRecord.household_id, IncomeRecord.kind, mkey, func.sum(IncomeRecord.amount_fen))
-            .where(mkey >= window[0]).group_by(IncomeRecord.household_id, IncomeRecord.kind, mkey)):
-        (income if kind == RecordKind.income else spending)[hid][month] += fen
-    return income, spending
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, LOCAL)
 
 
-def evaluate(household, income: dict, spending: dict, line_fen: int | None, risky: bool, today, drop_pct) -> list:
-    window = _window(today)
+@dataclass(frozen=True)
+class Window:
+    """The months the rules look at, as of `today`: the 12 ending with today's month;
+    of those, the last 3 and the 3 before them."""
+    today: date
+
+    @property
+    def this_month(self) -> date:
+        return self.today.replace(day=1)
+
+    @property
+    def first(self) -> date:
+        return shift_month(self.this_month, -11)
+
+    @property
+    def last3(self) -> date:
+        return shift_month(self.this_month, -2)
+
+    @property
+    def prev3(self) -> date:
+        return shift_month(self.this_month, -5)
+
+    def months_known(self, enrolled_at: date) -> int:
+        """Months of the window the household was enrolled in (at least 1), to project a year."""
+        start = max(self.first, enrolled_at.replace(day=1))
+        months = (self.this_month.year - start.year) * 12 + self.this_month.month - start.month + 1
+        return min(max(months, 1), 12)
+
+
+@dataclass
+class Figures:
+    """One household's sums over the window, in fen."""
+    income: int = 0  #: the 12 months
+    last3: int = 0
+    prev3: int = 0
+    spending: int = 0  #: essential spending, the 12 months
+
+    def add(self, income=0, last3=0, prev3=0, spending=0):
+        self.income += int(income or 0)
+        self.last3 += int(last3 or 0)
+        self.prev3 += int(prev3 or 0)
+        self.spending += int(spending or 0)
+
+
+def _ledger_sums(w: Window):
+    """Marketplace income per household: accruals less reversals written in the window."""
+    at = LedgerEntry.created_at
+    amount = LedgerEntry.amount_fen
+    last3, prev3 = _local_midnight(w.last3), _local_midnight(w.prev3)
+    return (select(LedgerEntry.household_id, func.sum(amount), func.sum(amount).filter(at >= last3),
+                   func.sum(amount).filter(and_(at >= prev3, at < last3)), literal_column("0"))
+            .where(LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal]),
+                   at >= _local_midnight(w.first), at < _local_midnight(w.today + timedelta(days=1)))
+            .group_by(LedgerEntry.household_id))
+
+
+def _record_sums(w: Window):
+    """Other income (three sums, as for the ledger) and essential spending per household."""
+    month, amount = IncomeRecord.month, IncomeRecord.amount_fen
+    income = IncomeRecord.kind == RecordKind.income
+    return (select(IncomeRecord.household_id, func.sum(amount).filter(income),
+                   func.sum(amount).filter(income, month >= w.last3),
+                   func.sum(amount).filter(income, month >= w.prev3, month < w.last3),
+                   func.sum(amount).filter(IncomeRecord.kind == RecordKind.spending))
+            .where(month >= w.first, month <= w.this_month).group_by(IncomeRecord.household_id))
+
+
+def gather(w: Window) -> dict[int, Figures]:
+    """{household_id: Figures} for every household with income or spending in the window."""
+    figures: dict[int, Figures] = {}
+    for stmt in (_ledger_sums(w), _record_sums(w)):
+        for household_id, income, last3, prev3, spending in db.session.execute(stmt):
+            figures.setdefault(household_id, Figures()).add(income, last3, prev3, spending)
+    return figures
+
+
+def evaluate(members: int, enrolled_at: date, f: Figures, line_fen: int | None, risky: bool, w: Window,
+             drop_pct: int) -> list[dict]:
+    """The reasons (rules hit, with the figures behind them) for one household; [] if none."""
     reasons = []
-    enrolled = household.enrolled_at.strftime("%Y-%m")
-    known = [m for m in window if m >= enrolled] or window[-1:]
-    total = sum(income.get(m, 0) for m in window)
-    projected = total * 12 // len(known) // household.members
+    projected = f.income * 12 // w.months_known(enrolled_at) // members
     if line_fen and projected < line_fen:
         reasons.append({"rule": "below_line", "detail": {"projected_per_capita_fen": projected, "line_fen": line_fen}})
-    last3, prev3 = (sum(income.get(m, 0) for m in window[i:j]) for i, j in ((-3, None), (-6, -3)))
-    if prev3 > 0 and last3 * 100 <= prev3 * (100 - drop_pct):
-        reasons.append({"rule": "income_drop", "detail": {"last_3_months_fen": last3, "previous_3_months_fen": prev3}})
-    spent = sum(spending.get(m, 0) for m in window)
-    if spent > total:
-        reasons.append({"rule": "spending_above_income", "detail": {"spending_fen": spent, "income_fen": total}})
+    if f.prev3 > 0 and f.last3 * 100 <= f.prev3 * (100 - drop_pct):
+        reasons.append({"rule": "income_drop", "detail": {"last_3_months_fen": f.last3,
+                                                         "previous_3_months_fen": f.prev3}})
+    if f.spending > f.income:
+        reasons.append({"rule": "spending_above_income", "detail": {"spending_fen": f.spending,
+                                                                    "income_fen": f.income}})
     if risky:
         reasons.append({"rule": "risk_event", "detail": {}})
     return reasons
 
 
 def run_scan(today: date | None = None) -> dict:
-    """Open a case for every household with a hit and no open case. Safe to run twice
-    at once: a unique index allows one open case per household."""
-    today = today or utcnow().astimezone(LOCAL).date()
-    line = db.session.scalar(select(MonitoringLine.yuan_per_person).where(MonitoringLine.year == today.year))
-    income, spending = gather(today)
-    risky = set(db.session.scalars(select(RiskEvent.household_id).where(
-        RiskEvent.occurred_on >= today - timedelta(days=90))))
+    """Open a case for every household with a hit and no open case. Safe to run twice at
+    once: a unique index allows one open case per household, and the insert skips a
+    household another scan has just opened a case for."""
+    w = Window(today or utcnow().astimezone(LOCAL).date())
+    line = db.session.scalar(select(MonitoringLine.yuan_per_person).where(MonitoringLine.year == w.today.year))
+    figures = gather(w)
+    risky = set(db.session.scalars(select(RiskEvent.household_id).distinct().where(
+        RiskEvent.occurred_on >= w.today - timedelta(days=RISK_EVENT_DAYS), RiskEvent.occurred_on <= w.today)))
     open_ids = set(db.session.scalars(select(Case.household_id).where(Case.status.in_(OPEN_STATUSES))))
-    households = db.session.scalars(select(Household).where(Household.status != HouseholdStatus.exited)).all()
-    drop = current_app.config["MONITORING_DROP_PCT"]
-    opened = skipped = 0
-    for household in households:
-        reasons = evaluate(household, income.get(household.id, {}), spending.get(household.id, {}),
-                           line * 100 if line else None, household.id in risky, today, drop)
-        if not reasons or household.id in open_ids:
-            skipped += bool(reasons)
-            continue
-        try:
-            with db.session.begin_nested():
-                open_case(household, reasons)
-            opened += 1
-        except IntegrityError:  # another scan opened it a moment ago
-            skipped += 1
-    return {"households": len(households), "opened": opened, "already_open": skipped}
+    households = db.session.execute(select(Household.id, Household.members, Household.enrolled_at, Household.status)
+                                    .where(Household.status != HouseholdStatus.exited)).all()
+    drop, empty = current_app.config["MONITORING_DROP_PCT"], Figures()
+    hits, statuses = {}, {}
+    for household_id, members, enrolled_at, status in households:
+        reasons = evaluate(members, enrolled_at, figures.get(household_id, empty), line * 100 if line else None,
+                           household_id in risky, w, drop)
+        if reasons:
+            hits[household_id], statuses[household_id] = reasons, status
+    new = {h: r for h, r in hits.items() if h not in open_ids}
+    opened = open_cases(new, statuses)
+    return {"households": len(households), "opened": len(opened), "already_open": len(hits) - len(opened)}

@@ -200,6 +200,22 @@ def measure_outcome(case_id, measure_id):
 
 # --- a household's other income, spending and risk events ------------------------------
 
+@bp.get("/households")
+def find_household():
+    """The dashboard's lookup: a file number -> that household's income and risks."""
+    file_no = " ".join(request.args.get("file_no", "").split())[:40]
+    counties = counties_of(current_user)
+    stmt = select(Household.id).where(Household.file_no == file_no)
+    if counties is not None:
+        stmt = stmt.where(Household.county.in_(counties))
+    household_id = db.session.scalar(stmt) if file_no else None
+    if household_id is None:
+        flash(_("No household with file number %(file_no)s among those you can see.", file_no=file_no or "–"),
+              "error")
+        return redirect(url_for("monitoring.index"))
+    return redirect(url_for("monitoring.household_records", household_id=household_id))
+
+
 @bp.route("/households/<int:household_id>/records", methods=["GET", "POST"])
 def household_records(household_id):
     household = _household(household_id)

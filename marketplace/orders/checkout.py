@@ -52,20 +52,29 @@ def _merge(lines: list[WantedLine]) -> list[WantedLine]:
         raise Invalid(_l("At most %(n)d different products per order.", n=MAX_LINES), code="too_many_lines")
     merged: dict[tuple, WantedLine] = {}
     for line in lines:
-        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 1 <= line.quantity <= MAX_QUANTITY:
-            raise Invalid(_l("Quantities are whole numbers from 1 to %(n)d.", n=MAX_QUANTITY), code="invalid_quantity")
+        _check_quantity(line)
         key = (line.product_id, line.livestream_id)
         if key in merged:
             merged[key].quantity += line.quantity
         else:
             merged[key] = WantedLine(**vars(line))
+    for line in merged.values():  # after merging: two lines of 600 are one line of 1200
+        _check_quantity(line)
     return sorted(merged.values(), key=lambda w: w.product_id)  # one lock order: no deadlocks
+
+
+def _check_quantity(line: WantedLine) -> None:
+    quantity = line.quantity
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= MAX_QUANTITY:
+        raise Invalid(_l("Quantities are whole numbers from 1 to %(n)d.", n=MAX_QUANTITY), code="invalid_quantity",
+                      fields={"product_id": [str(line.product_id)]})
 
 
 def _load_products(lines) -> dict[int, Product]:
     ids = {w.product_id for w in lines}
     products = db.session.scalars(select(Product).where(Product.id.in_(ids))
-                                  .options(joinedload(Product.cooperative))).all()
+                                  .options(joinedload(Product.cooperative))
+                                  .execution_options(populate_existing=True)).all()  # stock as committed now
     found = {p.id: p for p in products}
     for w in lines:
         p = found.get(w.product_id)
@@ -78,8 +87,14 @@ def _load_products(lines) -> dict[int, Product]:
     return found
 
 
-def _reserve(buyer, lines, products) -> dict:
-    """Take the units; returns the unit price of each line (live price or regular)."""
+def _not_enough(product) -> Conflict:
+    return Conflict(_l("Not enough “%(title)s” left.", title=product.title), code="insufficient_stock")
+
+
+def _price_lines(buyer, lines, products) -> dict:
+    """The unit price of each line: the live show's (its quota taken now) or the
+    product's. Regular lines count against the buyer's per-product limit here; their
+    stock is taken last, by _take_stock."""
     prices = {}
     for w in lines:
         product = products[w.product_id]
@@ -89,12 +104,21 @@ def _reserve(buyer, lines, products) -> dict:
             continue
         w.livestream_id = None  # not live any more, or its quota is gone: the regular price
         prices[id(w)] = product.price_fen
+        if product.stock < w.quantity:  # sold out as last committed: fail fast, before any write or lock
+            raise _not_enough(product)
         if not stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit):
             raise Conflict(_l("You can buy at most %(n)d of “%(title)s”.", n=product.per_buyer_limit,
                               title=product.title), code="per_buyer_limit")
-        if not stock.take_stock(product.id, w.quantity):
-            raise Conflict(_l("Not enough “%(title)s” left.", title=product.title), code="insufficient_stock")
     return prices
+
+
+def _take_stock(lines, products) -> None:
+    """The guarded UPDATE of each regular line, after every other write of the checkout.
+    It locks the product's row until the commit, and everyone buying that product
+    waits for the lock: the shorter this window, the faster a flash sale sells."""
+    for w in lines:
+        if w.livestream_id is None and not stock.take_stock(w.product_id, w.quantity):
+            raise _not_enough(products[w.product_id])
 
 
 def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str) -> Checkout:
@@ -103,42 +127,46 @@ def place_checkout(buyer, wanted: list[WantedLine], address: dict, provider: str
     lines = _merge(wanted)
     shipping = check_address(address)
     products = _load_products(lines)
-    prices = _reserve(buyer, lines, products)
+    prices = _price_lines(buyer, lines, products)
+    checkout = _build_checkout(buyer, lines, products, prices, shipping, provider)
+    audit.record(buyer, "checkout.place", checkout, after={"amount_fen": checkout.amount_fen,
+                                                           "orders": [o.id for o in checkout.orders]})
+    _take_stock(lines, products)
+    return checkout
+
+
+def _build_checkout(buyer, lines, products, prices, shipping, provider) -> Checkout:
+    """The checkout, one order per cooperative and their lines, written in one flush."""
     ttl = current_app.config["RESERVATION_MINUTES"]
     checkout = Checkout(buyer_id=buyer.id, amount_fen=sum(prices[id(w)] * w.quantity for w in lines),
                         expires_at=utcnow() + timedelta(minutes=ttl), shipping_address=shipping, provider=provider)
-    db.session.add(checkout)
-    db.session.flush()
     by_coop = defaultdict(list)
     for w in lines:
         by_coop[products[w.product_id].cooperative_id].append(w)
     for coop_id, coop_lines in sorted(by_coop.items()):
-        _create_order(checkout, buyer, coop_id, coop_lines, products, prices)
-    audit.record(buyer, "checkout.place", checkout, after={"amount_fen": checkout.amount_fen,
-                                                           "orders": [o.id for o in checkout.orders]})
+        checkout.orders.append(_new_order(buyer, coop_id, coop_lines, products, prices))
+    db.session.add(checkout)
+    db.session.flush()
     return checkout
 
 
-def _create_order(checkout, buyer, coop_id, lines, products, prices):
-    order = Order(checkout_id=checkout.id, cooperative_id=coop_id, buyer_id=buyer.id,
+def _new_order(buyer, coop_id, lines, products, prices) -> Order:
+    order = Order(cooperative_id=coop_id, buyer_id=buyer.id,
                   subtotal_fen=sum(prices[id(w)] * w.quantity for w in lines))
-    db.session.add(order)
-    db.session.flush()
     for w in lines:
         p = products[w.product_id]
-        db.session.add(OrderLine(order_id=order.id, product_id=p.id, livestream_id=w.livestream_id, title=p.title,
-                                 unit=p.unit, unit_price_fen=prices[id(w)], quantity=w.quantity,
-                                 line_total_fen=prices[id(w)] * w.quantity))
-    db.session.flush()
-    db.session.refresh(checkout)
+        order.lines.append(OrderLine(product_id=p.id, livestream_id=w.livestream_id, title=p.title, unit=p.unit,
+                                     unit_price_fen=prices[id(w)], quantity=w.quantity,
+                                     line_total_fen=prices[id(w)] * w.quantity))
     return order
 
 
 # --- the reservation ends ------------------------------------------------------
 
-def cancel_checkout(checkout: Checkout, reason: str, actor=None) -> bool:
+def cancel_checkout(checkout: Checkout, reason: str, actor=None, notify: bool = True) -> bool:
     """Cancel an unpaid checkout and give its stock back. Returns False when it was
-    no longer pending (already paid or cancelled): a guarded, one-time change."""
+    no longer pending (already paid or cancelled): a guarded, one-time change.
+    `notify=False` when the caller mails the buyer itself (a refunded payment)."""
     changed = db.session.execute(
         update(Checkout).where(Checkout.id == checkout.id, Checkout.status == CheckoutStatus.pending_payment)
         .values(status=CheckoutStatus.cancelled, cancelled_at=utcnow(), cancel_reason=reason)
@@ -149,7 +177,8 @@ def cancel_checkout(checkout: Checkout, reason: str, actor=None) -> bool:
     for order in checkout.orders:
         _give_back(order)
         lifecycle.move(order, OrderStatus.cancelled, actor, note=reason)
-        tell_buyer(order)
+        if notify:
+            tell_buyer(order)
     return True
 
 

@@ -13,6 +13,7 @@ from ..orders import checkout as checkouts
 from ..orders import refunds
 from ..orders.fulfilment import SELLERS
 from ..orders.models import Checkout, CheckoutStatus, Order
+from ..orders.notify import tell_buyer_payment_refunded
 from .gateway import DemoGateway, GatewayEvent, get_gateway
 from .models import PaymentEvent
 
@@ -82,22 +83,26 @@ def _apply(event: GatewayEvent, checkout: Checkout | None) -> str:
     if event.type != "payment_intent.succeeded":
         return "ignored"
     if (event.amount_fen, event.currency) != (checkout.amount_fen, checkout.currency):
-        _refund_whole(checkout, event.amount_fen or 0, "amount_mismatch")
-        checkouts.cancel_checkout(checkout, "amount_mismatch")
+        # when money came, the refund mail tells the buyer about the cancelled order too
+        # (the plain "cancelled" mail would say nothing was charged)
+        checkouts.cancel_checkout(checkout, "amount_mismatch", notify=(event.amount_fen or 0) <= 0)
+        _refund_whole(checkout, event.amount_fen or 0, event.currency, "amount_mismatch")
         return "amount_mismatch"
     result = checkouts.mark_paid(checkout)
     if result == checkouts.PaidResult.needs_refund:
-        _refund_whole(checkout, checkout.amount_fen, "late")
+        _refund_whole(checkout, checkout.amount_fen, checkout.currency, "late")
         return "refunded_late"
     return result.value
 
 
-def _refund_whole(checkout, amount_fen, why):
-    """Money arrived that we cannot honour: send all of it back at once."""
+def _refund_whole(checkout, amount_fen, currency, why):
+    """Money arrived that we cannot honour: send all of it back at once, and tell
+    the buyer (in their language) that it went back and why."""
     if amount_fen > 0:
         refund_id = get_gateway().refund(checkout.payment_intent_id, amount_fen, f"auto-{why}-{checkout.id}")
         audit.record(None, f"payment.auto_refund_{why}", checkout,
                      after={"amount_fen": amount_fen, "refund_id": refund_id})
+        tell_buyer_payment_refunded(checkout, amount_fen, currency, why)
 
 
 def refund_order(actor, order, lines=None, amount_fen=None, reason: str = ""):

@@ -1,13 +1,17 @@
 """The storefront in a real browser (Chromium, phone-sized) against the served app, CSRF on."""
 import re
+import threading
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
+from werkzeug.serving import make_server
 
+from marketplace.auth.models import User
 from marketplace.catalog.models import Product, ProductImage
-from marketplace.extensions import db
-from tests.conftest import PASSWORD, Factory, jpeg_bytes, owner_of
+from marketplace.catalog.services import update_product
+from marketplace.extensions import db, limiter
+from tests.conftest import PASSWORD, Factory, _empty_tables, jpeg_bytes, owner_of
 
 pytestmark = pytest.mark.browser
 
@@ -129,3 +133,57 @@ def test_negative_price_shows_the_form_again_with_the_error_beside_the_price(pag
     expect(price_field).to_have_class(re.compile(r"\bhas-error\b"))
     expect(price_field.locator(".error")).to_be_visible()
     expect(price).to_have_attribute("aria-invalid", "true")
+
+
+@pytest.fixture
+def cached_live_server(app_factory):
+    """Like conftest's live_server, with the anonymous page cache on as in production."""
+    app = app_factory(WTF_CSRF_ENABLED=True, PAGE_CACHE_SECONDS=60)
+    with app.app_context():
+        _empty_tables()
+        limiter.reset()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    app.config["LIVE_URL"] = f"http://127.0.0.1:{server.server_port}"
+    yield app
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_cached_product_page_still_takes_an_order_and_shows_a_new_price(
+        page, browser, browser_context_args, cached_live_server, shot):
+    app, url = cached_live_server, cached_live_server.config["LIVE_URL"]
+    with app.app_context():
+        make = Factory()
+        coop = make.coop()
+        product_id = make.product(coop, title="秦岭黑木耳 Black wood-ear", price_fen=3980).id
+        owner_id = owner_of(coop).id
+    product_url = f"{url}/products/{product_id}"
+    others = []
+
+    def new_visitor():  # another browser, without cookies
+        others.append(browser.new_context(**browser_context_args))
+        return others[-1].new_page()
+
+    try:
+        assert new_visitor().goto(product_url).headers["x-page-cache"] == "miss"
+
+        assert page.goto(product_url).headers["x-page-cache"] == "hit"
+        expect(page.locator(".buybox .price")).to_contain_text("¥39.80")
+        shot("cached-product")
+        page.get_by_label("Quantity").fill("2")
+        page.get_by_role("button", name="Add to cart").click()
+        expect(page).to_have_url(re.compile(r"/cart$"))
+        expect(page.locator("main")).to_contain_text("秦岭黑木耳 Black wood-ear")
+        shot("cart")
+
+        with app.app_context():  # the cooperative changes the price
+            update_product(db.session.get(User, owner_id), db.session.get(Product, product_id), {"price_fen": 4590})
+            db.session.commit()
+        later = new_visitor()
+        assert later.goto(product_url).headers["x-page-cache"] == "miss"
+        expect(later.locator(".buybox .price")).to_contain_text("¥45.90")
+    finally:
+        for context in others:
+            context.close()

@@ -186,10 +186,10 @@ def test_a_refund_beyond_what_is_left_is_422_and_the_ledger_is_unchanged(api, wo
 def test_a_crash_between_payment_and_accrual_leaves_neither(api, world, make, monkeypatch):
     checkout = place(api, world.buyer, (world.product, 3)).get_json()
 
-    def crash(order, lines):
+    def crash(paid):
         raise RuntimeError("the ledger's disk is full")
 
-    monkeypatch.setattr(accrual, "accrue_order", crash)
+    monkeypatch.setattr(accrual, "accrue_orders", crash)
     response = api("post", f"/checkouts/{checkout['id']}/demo-confirm", user=world.buyer)
     error(response, 500, "server_error")
     order = db.session.scalar(select(Order).where(Order.checkout_id == checkout["id"]))

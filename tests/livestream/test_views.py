@@ -195,11 +195,9 @@ def test_buy_at_the_live_price_with_the_saved_address(client, login, world):
     assert "at most 2" in main_html(beyond) and db.session.query(Checkout).count() == 1
 
 
-def test_buy_without_address_goes_to_checkout_and_after_the_show_to_the_product(client, login, world):
+def test_buy_after_the_show_goes_to_the_product_at_the_regular_price(client, login, world):
     go_live(world)
     login(world.buyer)
-    response = client.post(f"/shows/{world.show.id}/buy", data={"product_id": world.product.id, "quantity": 1})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/checkout")
     services.end(world.owner, db.session.get(Show, world.show.id))
     db.session.commit()
     response = client.post(f"/shows/{world.show.id}/buy", data={"product_id": world.product.id, "quantity": 1})

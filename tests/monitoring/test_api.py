@@ -151,11 +151,12 @@ def test_two_scans_at_once_over_http_open_one_case(live_server, make, world):
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (TEST_DATABASE_URL): SQLite has one writer at a time")
 def test_two_scans_racing_in_two_app_contexts_open_one_case(app, world, monkeypatch):
     """Both scans read "no open case" before either inserts; the unique index makes the
-    second insert wait for the first commit and fail, and that scan skips the household."""
+    second insert wait for the first commit and then do nothing: that scan skips the household."""
     income_drop(world.staff, world.h)
     db.session.commit()
-    both_read, real_open = threading.Barrier(2), scan_module.open_case
-    monkeypatch.setattr(scan_module, "open_case", lambda *a, **kw: (both_read.wait(timeout=20), real_open(*a, **kw))[1])
+    both_read, real_open = threading.Barrier(2), scan_module.open_cases
+    monkeypatch.setattr(scan_module, "open_cases",
+                        lambda *a, **kw: (both_read.wait(timeout=20), real_open(*a, **kw))[1])
     results, failures = [], []
 
     def run():

@@ -87,6 +87,31 @@ def test_steps_need_the_right_level_and_cannot_be_skipped(make, staff):
                                                        "assisted"]
 
 
+def test_the_households_status_follows_its_case(make, staff):
+    from marketplace.households.models import HouseholdStatus as H
+
+    helped, dismissed, gone = household(staff, 6), household(staff, 7), household(staff, 8)
+    gone.status = H.exited
+    for h in (helped, dismissed, gone):
+        cases.open_case(h, [{"rule": "risk_event", "detail": {}}])
+    db.session.commit()
+    assert (helped.status, dismissed.status, gone.status) == (H.monitored, H.monitored, H.exited)
+    case = db.session.scalar(db.select(Case).where(Case.household_id == helped.id))
+    for to in ("village_review", "township_check", "county_decision"):
+        cases.transition(staff, case, to, "next step")
+    assert helped.status == H.monitored
+    cases.add_measure(staff, case, {"kind": "health", "helper": "Dr Wu", "started_on": "2026-11-01"})
+    cases.transition(staff, case, "assisted", "treated")
+    assert helped.status == H.assisted
+    cases.transition(staff, case, "closed", "income back")
+    other = db.session.scalar(db.select(Case).where(Case.household_id == dismissed.id))
+    cases.transition(staff, other, "dismissed", "a typing slip in the wages")
+    left = db.session.scalar(db.select(Case).where(Case.household_id == gone.id))
+    cases.transition(staff, left, "dismissed", "moved to the city")
+    db.session.commit()
+    assert (helped.status, dismissed.status, gone.status) == (H.stable, H.stable, H.exited)
+
+
 def test_staff_of_another_county_cannot_see_the_case(make, staff):
     h = household(staff, 4)
     case = cases.open_case(h, [])

@@ -2,15 +2,15 @@
 fallbacks), cases with filters and the overdue list, the case page (steps by level,
 measures, income before and after), a household's records, the lines, county
 scoping; and the scan from the page, the CLI and the job."""
-import sys
 from datetime import timedelta
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
+from marketplace.jobs import queue as job_queue
 from marketplace.monitoring import cases, jobs
 from marketplace.monitoring.models import Case, IncomeRecord, MonitoringLine, RiskEvent
 from tests.conftest import PASSWORD, main_html
@@ -85,8 +85,11 @@ def test_dashboard_runs_the_same_queries_for_few_or_many_households(app, make, w
     cases.open_case(world.h, [{"rule": "risk_event", "detail": {}}])
     db.session.commit()
     many, d = measure()
-    assert few == many <= 7  # the staff member's counties, then one GROUP BY per figure
+    assert few == many <= 8  # the staff member's counties, then one query per figure
     assert d["households_total"] == 8 and d["open_cases"] == 1
+    assert [(r["household_id"], r["status"], r["reasons"][0]["rule"]) for r in d["at_risk"]] == [
+        (world.h.id, "identified", "risk_event")]
+    assert d["households_by_status"] == {"stable": 7, "monitored": 1}  # a case puts its household under watch
     assert {r["label"] for r in d["households_by_county"]} >= {"County 0", "Zhashui", "Elsewhere"}
     assert d["top_cooperatives"][0]["income_fen"] == 6 * 200  # 10 % of 2,000 fen for each of 6 households
     assert d["trend"][-1]["other_fen"] == 6 * 100_000 and len(d["trend"]) == 12
@@ -114,6 +117,17 @@ def test_every_page_renders_in_chinese(app, world):
         response = web.get(path, headers={"Accept-Language": "zh-CN,zh;q=0.9"})
         assert response.status_code == 200, path
         assert 'lang="zh-CN"' in response.get_data(as_text=True)
+
+
+def test_the_dashboard_finds_a_household_by_file_number_in_the_viewers_counties(app, world):
+    village = client_for(app, world.village)
+    found = village.get(f"/staff/monitoring/households?file_no={world.h.file_no}")
+    assert found.status_code == 302 and found.location.endswith(f"/staff/monitoring/households/{world.h.id}/records")
+    for file_no in (world.far.file_no, "no-such-file", ""):  # another county's household is not found either
+        missed = village.get(f"/staff/monitoring/households?file_no={file_no}", follow_redirects=True)
+        assert "No household with file number" in main_html(missed)
+    assert client_for(app, world.admin).get(
+        f"/staff/monitoring/households?file_no={world.far.file_no}").status_code == 302
 
 
 def test_the_scan_button_opens_cases(app, world):
@@ -240,9 +254,7 @@ def test_enqueue_runs_inline_without_redis_and_queues_with_it(app, world, monkey
             queued.append((self.name, func, args))
             return SimpleNamespace(id="job-1")
 
-    fake = ModuleType("rq")
-    fake.Queue = Queue
-    monkeypatch.setitem(sys.modules, "rq", fake)
+    monkeypatch.setattr(job_queue, "rq_queue", lambda name: Queue(name, connection=None))
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     assert jobs.enqueue_scan() == {"queued": True, "job_id": "job-1"}
     assert queued == [("default", jobs.scan_job, (None,))]

@@ -4,7 +4,7 @@ of bad input answered with a clear 4xx that changes nothing."""
 from datetime import datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.catalog.services import update_product
 from marketplace.core.db import utcnow
@@ -106,6 +106,24 @@ def test_bad_quantities_are_422_and_change_nothing(api, make, quantity, code):
     assert snapshot(product) == before
 
 
+def test_the_quantity_cap_holds_for_repeated_lines_of_one_product(api, make):
+    """Two lines of 600 are one line of 1200: refused like a single line of 1200 would be;
+    lines that add up to 999 are still fine."""
+    product, buyer = make.product(stock=5000), make.user()
+    before = snapshot(product)
+    over = place(api, buyer, (product, 600), (product, 600))
+    assert over.status_code == 422, over.get_json()
+    error = over.get_json()["error"]
+    assert error["code"] == "invalid_quantity" and "1 to 999" in error["message"]
+    assert error["fields"] == {"product_id": [str(product.id)]}
+    assert snapshot(product) == before
+
+    fits = place(api, buyer, (product, 500), (product, 499))
+    assert fits.status_code == 201, fits.get_json()
+    assert [line["quantity"] for line in fits.get_json()["orders"][0]["lines"]] == [999]
+    assert stock(product) == 5000 - 999
+
+
 @pytest.mark.parametrize("case", ["archived", "draft", "unverified", "suspended", "missing"])
 def test_products_not_for_sale_are_refused_and_nothing_is_held(api, make, case):
     coop = make.coop(status={"unverified": "pending", "suspended": "suspended"}.get(case, "verified"))
@@ -169,11 +187,15 @@ def test_a_crash_in_the_middle_of_a_checkout_leaves_no_trace(api, make, monkeypa
     product, other = make.product(stock=10), make.product(stock=10)
     product_id = product.id  # (read here: the request must not load the test's objects)
 
+    take_stock = checkout_module._take_stock
+
     def crash(*args, **kwargs):
-        assert stock_in_transaction(product_id) == 8  # the stock really was taken
+        take_stock(*args, **kwargs)
+        assert stock_in_transaction(product_id) == 8  # the stock really was taken, the orders written
+        assert db.session.scalar(select(func.count()).select_from(Order)) == 2
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(checkout_module, "_create_order", crash)
+    monkeypatch.setattr(checkout_module, "_take_stock", crash)
     buyer = make.user()
     before = snapshot(product, other)
     response = place(api, buyer, (product, 2), (other, 1))

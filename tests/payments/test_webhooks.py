@@ -85,7 +85,9 @@ def test_success_for_an_unknown_intent_is_acknowledged_and_changes_nothing(clien
     assert other.status_code == 200 and other.get_json()["outcome"] == "ignored"
 
 
-def test_a_payment_of_the_wrong_amount_is_refunded_and_the_checkout_cancelled(client, pending, stripe_api):
+def test_a_payment_of_the_wrong_amount_is_refunded_and_the_checkout_cancelled(app, client, pending, stripe_api):
+    pending["buyer"].locale = "en"
+    db.session.commit()
     stripe_api.v1.payment_intents.update(pending["intent"], params={"amount": 100})  # not what we asked
     confirm_card(stripe_api, pending["intent"])
     response = deliver(client, stripe_event("payment_intent.succeeded", pending["intent"], 100))
@@ -95,13 +97,22 @@ def test_a_payment_of_the_wrong_amount_is_refunded_and_the_checkout_cancelled(cl
     refunds = stripe_api.v1.refunds.list(params={"payment_intent": pending["intent"]}).data
     assert [r.amount for r in refunds] == [100]
 
+    [mail] = mails_to(app, pending["buyer"].email)  # one mail that says what happened to the money
+    body = mail.get_content()
+    assert mail["Subject"] == "Your payment of ¥1.00 is refunded"
+    assert "did not match the total of your order (¥39.80)" in body and "sent your payment back" in body
+    assert f"Order {pending['order_id']}: cancelled" in body
+    assert "nothing was charged" not in body
 
-def test_payment_after_expiry_when_the_goods_are_gone_is_refunded_in_full(api, client, make, pending, stripe_api):
+
+def test_payment_after_expiry_when_the_goods_are_gone_is_refunded_in_full(app, api, client, make, pending, stripe_api):
     db.session.get(Checkout, pending["id"]).expires_at = utcnow() - timedelta(minutes=1)
     assert expire_reservations() == 1
     db.session.commit()
     assert place(api, make.user(), (pending["product"], 5)).status_code == 201  # someone else buys them all
     confirm_card(stripe_api, pending["intent"])
+
+    mailed_before = len(mails_to(app, pending["buyer"].email))  # "cancelled" when the reservation ran out
 
     response = deliver(client, stripe_event("payment_intent.succeeded", pending["intent"], pending["amount"]))
     assert response.status_code == 200 and response.get_json()["outcome"] == "refunded_late"
@@ -109,6 +120,27 @@ def test_payment_after_expiry_when_the_goods_are_gone_is_refunded_in_full(api, c
     assert stock(pending["product"]) == 0  # the other buyer keeps the goods
     refunds = stripe_api.v1.refunds.list(params={"payment_intent": pending["intent"]}).data
     assert [r.amount for r in refunds] == [pending["amount"]]
+
+    # the buyer (no language chosen: Chinese, the site's first language) hears the money went back
+    [mail] = mails_to(app, pending["buyer"].email)[mailed_before:]
+    assert "¥39.80" in mail["Subject"]
+    assert f"订单 {pending['order_id']}：已取消" in mail.get_content()
+
+
+def test_the_late_refund_mail_says_why_in_english_for_an_english_buyer(app, api, client, make, pending, stripe_api):
+    pending["buyer"].locale = "en"
+    db.session.get(Checkout, pending["id"]).expires_at = utcnow() - timedelta(minutes=1)
+    expire_reservations()
+    db.session.commit()
+    assert place(api, make.user(), (pending["product"], 4)).status_code == 201  # only 1 left: not enough
+    confirm_card(stripe_api, pending["intent"])
+    deliver(client, stripe_event("payment_intent.succeeded", pending["intent"], pending["amount"]))
+
+    mail = mails_to(app, pending["buyer"].email)[-1]
+    assert mail["Subject"] == "Your payment of ¥39.80 is refunded"
+    body = mail.get_content()
+    assert "arrived after the goods held for you were released" in body and "back in full" in body
+    assert f"Order {pending['order_id']}: cancelled" in body and "× 2" in body
 
 
 def test_payment_after_expiry_with_the_goods_still_there_completes_the_order(client, pending, stripe_api):

@@ -1,0 +1,104 @@
+"""The flash-sale benchmark's terminal summary and its section of docs/benchmarks.md."""
+from datetime import datetime, timezone
+
+from .docs import write_section
+from .machine import facts as machine_facts
+
+
+def _verdict(ok):
+    return "PASS" if ok else "**FAIL**"
+
+
+def print_summary(s):
+    print()
+    print(f"successful checkouts/s (sell-out rate, median): {s['rate']:.1f}  (rounds {s['rate_min']:.1f}–"
+          f"{s['rate_max']:.1f})")
+    print(f"bare 24-row page req/s (median):                {s['bare_rps']:.1f}  (rounds {s['bare_min']:.1f}–"
+          f"{s['bare_max']:.1f})")
+    print(f"{'PASS' if s['rate_ok'] else 'FAIL'}  checkouts/s >= {s['min_ratio']} x bare req/s: measured "
+          f"{s['ratio']:.2f}")
+    print(f"{'PASS' if not s['oversold'] else 'FAIL'}  zero oversell" +
+          (f" (wrong in: {', '.join(s['oversold'])})" if s["oversold"] else ""))
+    print(f"{'PASS' if s['errors'] == 0 else 'FAIL'}  zero 5xx / failed connections: {s['errors']}")
+
+
+def _round_rows(rounds):
+    head = ("round", "won", "sell-out s", "checkouts/s", "all answered s", "answers", "winners p50/p95 ms",
+            "others p50/p95 ms", "paid", "5xx", "DB: stock / reserved / paid / held", "others' CPU")
+    lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * 4 + "---|---:|---:|---:|---:|---|---:|"]
+    for r in rounds:
+        c = r["check"]
+        answers = ", ".join(f"{k}: {v}" for k, v in sorted(r["codes"].items()))
+        lines.append(
+            f"| {r['label']} | {r['won']} | {r['sellout_s']:.2f} | {r['rate']:.1f} | {r['burst_s']:.2f} | "
+            f"201: {r['won']}, {answers} | {r['won_p50']:.0f} / {r['won_p95']:.0f} | "
+            f"{r['lost_p50']:.0f} / {r['lost_p95']:.0f} | {r['paid']} | {r['errors_5xx'] + r['pay_5xx']} | "
+            f"{c['stock']} / {c['reserved']} / {c['paid']} / {c['held']} {'✓' if c['ok'] else '✗'} | "
+            f"{r['others']:.0%} |")
+    return lines
+
+
+def _bare_rows(bares):
+    lines = ["| round | req/s | p50 ms | p95 ms | errors | requests | CPU ms/req | others' CPU |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for i, b in enumerate(bares, 1):
+        lines.append(f"| {i} | {b['rps']:.1f} | {b['p50']:.1f} | {b['p95']:.1f} | {b['errors']} | "
+                     f"{b['requests']:,} | {b['cpu_ms']:.1f} | {b['others']:.0%} |")
+    return lines
+
+
+def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problems, url):
+    s = summary
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        "## Flash sale: 1,000 buyers, 100 units, through the checkout API", "",
+        f"What it measures: {args.buyers:,} buyers press \"buy\" at the same instant on a product with "
+        f"{args.units} units. Each buyer has an API token of their own and a keep-alive connection opened before "
+        "the sale; every `POST /api/v1/checkouts` (one unit, a shipping address) is written in the same turn of "
+        "the load generator's event loop (`bench/flash_client.py`, asyncio). The winners then pay "
+        "(`POST confirm_url`, the demo provider) and the database is checked. The real app runs the production "
+        "config under gunicorn on PostgreSQL (`bench/flash_app.py`: the demo payment provider allowed, and "
+        "ProxyFix so that each buyer's `X-Forwarded-For` address counts for the per-address checkout rate limit, "
+        "as behind a reverse proxy). Each round sells a fresh product; rounds interleave with the yardstick, "
+        "the bare 24-row page (`bench/bare_app.py`) under the same gunicorn settings, loaded by a closed loop "
+        f"of {args.concurrency} keep-alive connections for {args.bare_duration} s, the order alternating.", "",
+        "**Successful checkouts per second** = units sold in the burst ÷ sell-out time; the sell-out time runs "
+        "from the instant the requests were written to the moment the last successful checkout (201) was read. "
+        "It is the rate at which the server turns the crowd into reservations while there is stock (the rejected "
+        "requests answered meanwhile cost their share). \"All answered\" is the whole burst, until the last of "
+        f"the {args.buyers:,} answers. Figures are medians over the rounds.", "",
+        "Targets (issue 3): zero oversell, zero 5xx, successful checkouts per second ≥ "
+        f"{s['min_ratio']} × the bare page's requests per second measured in the same run.", "",
+        f"Run on {when}:", "", "```sh", command, "```", "",
+        "### Results", "",
+        "| figure | measured | target | verdict |", "|---|---:|---|---|",
+        f"| successful checkouts per second (sell-out rate) | {s['rate']:.1f} (rounds {s['rate_min']:.1f}–"
+        f"{s['rate_max']:.1f}) | ≥ {s['min_ratio']} × bare = {s['min_ratio'] * s['bare_rps']:.1f} | "
+        f"{_verdict(s['rate_ok'])} |",
+        f"| bare 24-row page, requests per second | {s['bare_rps']:.1f} (rounds {s['bare_min']:.1f}–"
+        f"{s['bare_max']:.1f}) | (baseline) | |",
+        f"| ratio | {s['ratio']:.2f} | ≥ {s['min_ratio']} | {_verdict(s['rate_ok'])} |",
+        f"| oversold rounds | {len(s['oversold'])} of {len(rounds)} | 0 | {_verdict(not s['oversold'])} |",
+        f"| 5xx answers and failed connections (checkouts and payments) | {s['errors']} | 0 | "
+        f"{_verdict(s['errors'] == 0)} |",
+        f"| successful checkouts per second over the whole burst | {s['burst_rate']:.1f} | | |",
+        f"| answers per second over the whole burst (201 and 409) | {s['answered_per_s']:.1f} | | |",
+        f"| CPU ms per request during a sale (checkouts and payments; gunicorn, PostgreSQL, client) | "
+        f"{s['cpu_ms_per_request']:.1f} | bare page: {s['bare_cpu_ms']:.1f} | |", "",
+        "Sales, one per round (a fresh product each; \"DB\" is read after the winners paid: stock left, units in "
+        "orders that are not cancelled, units in paid orders, units counted against buyers; ✓ = stock 0 and "
+        f"exactly {args.units} reserved and paid):", "",
+        *_round_rows(rounds), "", "Bare page, one measurement per round:", "", *_bare_rows(bares), ""]
+    if problems:
+        out += ["Warnings from this run:", ""] + [f"- {p}" for p in problems] + [""]
+    out += ["### Setup", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
+    out += [f"| gunicorn settings (both apps) | `{' '.join(gunicorn)}` |",
+            f"| real app | `MARKETPLACE_CONFIG=production SECRET_KEY=… DATABASE_URL=… gunicorn {args.app}` |",
+            "| bare app | `BENCH_DATABASE_URL=… gunicorn bench.bare_app:app` |",
+            f"| stock guard | `UPDATE products SET stock = stock - n WHERE id = … AND stock >= n` and "
+            f"`{data['guard']}` |", ""]
+    out += [f"Data: the catalog of `bench/seed.py` ({data['products']:,} products, {data['cooperatives']:,} "
+            f"cooperatives, all verified and active), {args.buyers:,} buyer accounts with a fresh API token each, "
+            f"one product per round copied from a seeded one with {args.units} in stock and no per-buyer limit.", ""]
+    return write_section("flash-sale", "\n".join(out))

@@ -1,0 +1,133 @@
+"""The live benchmark's tables: on the terminal and in its section of docs/benchmarks.md."""
+from datetime import datetime, timezone
+
+from .docs import write_section
+from .machine import facts as machine_facts
+
+PIN_HEAD = ("round", "app", "pins", "viewers streaming", "open at end", "p50 ms", "p99 ms", "max ms",
+            "within 1 s", "worst pin", "per worker", "ramp s", "others' CPU")
+SALE_HEAD = ("flash sale", "buyers", "answers", "201 (live price)", "5xx", "p50 ms", "p99 ms", "max ms",
+             "quota", "sold (counter)", "live units on orders", "stock left", "regular-price lines")
+
+
+def _ms(x):
+    return "∞" if x == float("inf") else f"{x * 1000:.0f}"
+
+
+def pin_rows(results):
+    rows, n = [], {"app": 0, "bare": 0}
+    for r in results["rounds"]:
+        n[r["name"]] += 1
+        for label in ("idle", "sale"):
+            s = r.get(label)
+            if not s or not s.get("n"):
+                continue
+            what = {"app": "real app", "bare": "bare yardstick"}[r["name"]]
+            what += ", during the flash sale" if label == "sale" else ""
+            rows.append((str(n[r["name"]]), what, str(s["pins"]), f"{r['peak_streaming']:,}",
+                         f"{r['open_at_stop']:,}", _ms(s["p50"]), _ms(s["p99"]), _ms(s["max"]),
+                         f"{s['share_within']:.2%}", f"{s['worst_pin_share']:.2%}",
+                         "/".join(str(c) for c in r["per_worker"]), f"{r['ramp_s']:.0f}",
+                         f"{r['others_cpu']:.0%}"))
+    return rows
+
+
+def sale_rows(results):
+    rows = []
+    for s in results["sales"]:
+        d = s["database"]
+        rows.append((s["label"], str(s["buyers"]), ", ".join(f"{k}: {v}" for k, v in sorted(s["by_status"].items())),
+                     str(s["created"]), str(s["server_errors"]), f"{s['p50_ms']:.0f}", f"{s['p99_ms']:.0f}",
+                     f"{s['max_ms']:.0f}", str(d["quota"]), str(d["sold_counter"]), str(d["live_units"]),
+                     str(d["stock_left"]), str(d["regular_price_lines"])))
+    return rows
+
+
+def memory_rows(results):
+    rows = []
+    labels = {"app-events": "real app, event streams", "app-pages": "real app, pages and API",
+              "bare": "bare yardstick"}
+    for name, m in results["memory"].items():
+        label = labels.get(name, name)
+        workers = ", ".join(f"{kb / 1024:.0f}" for kb in m["workers_kb"])
+        rows.append((f"gunicorn, {label}", workers, f"{m['master_kb'] / 1024:.0f}", f"{m['total_kb'] / 1024:.0f}"))
+    gen = max((r["generator_rss_kb"] for r in results["rounds"]), default=0)
+    cpu = max((r["generator_cpu_s"] for r in results["rounds"]), default=0.0)
+    rows.append(("load generator (one process)", "–", "–", f"{gen / 1024:.0f} (CPU {cpu:.1f} s per round, max)"))
+    return rows
+
+
+MEM_HEAD = ("process", "peak RSS per worker, MB", "master MB", "peak total MB")
+
+
+def _table(head, rows):
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def _verdicts(verdicts):
+    lines = ["| target | rule | measured | verdict |", "|---|---|---|---|"]
+    return "\n".join(lines + [f"| {v['name']} | {v['rule']} | {v['measured']} | "
+                              f"{'PASS' if v['ok'] else '**FAIL**'} |" for v in verdicts])
+
+
+def print_results(results, verdicts):
+    for head, rows in ((PIN_HEAD, pin_rows(results)), (SALE_HEAD, sale_rows(results)),
+                       (MEM_HEAD, memory_rows(results))):
+        cells = [head] + list(rows)
+        widths = [max(len(c[i]) for c in cells) for i in range(len(head))]
+        for line in cells:
+            print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
+        print()
+    for v in verdicts:
+        print(f"{'PASS' if v['ok'] else 'FAIL'}  {v['name']:<24} {v['rule']:<52} {v['measured']}")
+    for line in results["server_errors"][:5]:
+        print("server log:", line[:200])
+
+
+def write_docs(*, command, args, results, verdicts, url, gunicorn):
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out = [
+        "## Live room: 2,000 viewers on the event stream, pins, a flash sale", "",
+        "What it measures: one gunicorn with gevent workers (production config, `REDIS_URL` set so rooms fan "
+        "out through Redis pub/sub, card payments through Stripe's API served by localstripe) holds a crowd "
+        "of viewers on one show's `/api/v1/livestreams/{id}/events` stream. While they watch, the host pins "
+        "products through the API; each viewer's receipt of each `pin` event is timed against the moment the "
+        "host's request was sent. Then the host pins the flash item and every buyer sends "
+        "`POST /api/v1/checkouts` at the same instant (one connection and loopback address per buyer, released "
+        "by a barrier), while the host keeps pinning; the database is then asked what was sold. The yardstick "
+        "is a bare Flask app with the same gunicorn settings whose stream is only Redis pub/sub → SSE "
+        "(`bench/live_bare_app.py`): rounds of the two alternate, with the same crowd.", "",
+        f"Targets: at least {2000:,} viewers held on a 2-core machine; a pin reaches 99 % of them within 1 s; "
+        "the flash sale sells exactly its quota; peak memory per web worker at most 200 MB (issue 7).", "",
+        f"Run on {when}:", "", "```sh", command, "```", "",
+        "### Verdicts", "", _verdicts(verdicts), "",
+        "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "",
+        "Latency: from the host's pin request leaving the benchmark to the viewer's socket delivering the event "
+        "in the load generator (both `time.monotonic()`), so it includes the pin request itself (database "
+        "transaction), Redis, the worker's fan-out to its streams and the generator's own delay in reading "
+        "thousands of sockets. \"within 1 s\" pools every pin and viewer of the round; \"worst pin\" is the "
+        "lowest share of one pin. A viewer that never got a pin counts as later than 1 s. \"per worker\": "
+        "established viewer connections per gunicorn worker once all had connected. \"others' CPU\": share of "
+        "the machine's CPU time used by processes outside the benchmark during the round (the machine is "
+        "shared).", "",
+        "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "",
+        f"Each sale: {args.buyers} buyers, one unit each (per-buyer limit 1), live quota {args.quota}, the "
+        "product's stock equal to the quota (so a buyer after the quota gets 409 `insufficient_stock` rather "
+        "than the regular price). \"sold (counter)\" is `lineup_items.sold`, \"live units on orders\" the "
+        "units on order lines at the live price not cancelled; the sale is exact when both equal the quota.", "",
+        "### Memory", "", _table(MEM_HEAD, memory_rows(results)), "",
+        "Per worker and master: peak RSS over the whole run (`VmHWM`); total: the highest sum of RSS over "
+        "master and workers, sampled every 0.5 s. The load generator reports its own peak (`ru_maxrss`).", ""]
+    if results["server_errors"]:
+        out += ["Server log errors in this run:", ""] + [f"- `{e[:200]}`" for e in results["server_errors"][:5]]
+        out.append("")
+    out += ["### Setup", "", "| | |", "|---|---|"]
+    out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
+    out += [f"| gunicorn `{name}` | `{options}` |" for name, options in gunicorn.items()]
+    out += [
+            f"| viewers | {args.viewers:,}, connecting at {args.rate:.0f}/s from distinct loopback addresses, "
+            "one asyncio process (`bench/live_viewers.py`) |",
+            f"| rounds | {args.rounds} per app, alternating; {args.pins} pins {args.pin_interval} s apart, then the "
+            "sale with a pin every half interval |", ""]
+    return write_section("live", "\n".join(out))

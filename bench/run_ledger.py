@@ -1,0 +1,126 @@
+"""The ledger benchmark: accruing paid order lines into the household income ledger
+through the application, against a bare bulk insert of the same rows into the
+same database, and `flask ledger verify` over the ledger that made.
+
+Targets (issue 5): accruing 1,000,000 paid order lines over 20,000 households at
+least 0.25 x the speed of a bare bulk insert of the same number of ledger rows;
+`flask ledger verify` checks at least 100,000 entries per second.
+
+The paid orders are split into --rounds slices. Each round accrues one slice
+through the real path, then bulk-inserts the very rows it wrote, bare (COPY, and
+multi-row INSERT), into twin tables: the subject and its baselines alternate
+through the run, so drift on the shared machine lands on all of them alike.
+"""
+import time
+
+from . import ledger_report, ledger_rounds as rounds
+from .ledger_seed import seed_ledger
+from .machine import wait_until_quiet
+
+HELP = "household ledger: accruing paid order lines vs a bare bulk insert; flask ledger verify speed"
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_ledger"
+ACCRUAL_MIN_RATIO = 0.25
+VERIFY_MIN_PER_SECOND = 100_000
+
+
+def add_arguments(p):
+    p.add_argument("--database-url", default=DEFAULT_URL,
+                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                        "(default: %(default)s)")
+    p.add_argument("--lines", type=int, default=1_000_000, help="paid order lines to accrue (default: %(default)s)")
+    p.add_argument("--households", type=int, default=20_000,
+                   help="households, and products (one link each) (default: %(default)s)")
+    p.add_argument("--cooperatives", type=int, default=2_000, help="cooperatives (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=1_000,
+                   help="paid orders per accrue_orders() call and transaction (default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=10,
+                   help="slices of the orders; each is accrued, then bulk-inserted bare (default: %(default)s)")
+    p.add_argument("--verify-runs", type=int, default=3,
+                   help="times verify runs, in-process and as `flask ledger verify`; medians (default: %(default)s)")
+    p.add_argument("--max-others", type=float, default=0.5, metavar="SHARE",
+                   help="before each measurement wait until other processes use at most this share of the "
+                        "CPUs (default: %(default)s)")
+    p.add_argument("--quiet-timeout", type=int, default=20,
+                   help="longest wait, in seconds, for that (default: %(default)s)")
+    p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
+
+
+def _slices(first, last, count):
+    size = -(-(last - first + 1) // count)
+    return [(start, min(start + size - 1, last)) for start in range(first, last + 1, size)]
+
+
+def _quiet(args):
+    wait_until_quiet(args.database_url, args.max_others, args.quiet_timeout)
+
+
+def _round(args, app, first, last, index):
+    url = args.database_url
+    _quiet(args)
+    before = rounds.ledger_count(url)
+    real, real_others = rounds.timed(url, rounds.accrue, app, first, last, args.batch)
+    rows = rounds.ledger_rows(url, before + 1, before + real["rows"])
+    per_txn = max(1, round(len(rows) / max(real["batches"], 1)))
+    bare = {}
+    kinds = ("copy", "insert") if index % 2 == 0 else ("insert", "copy")
+    for kind in kinds:  # which baseline goes first alternates
+        _quiet(args)
+        if kind == "copy":
+            bare[kind] = rounds.timed(url, rounds.bare_copy, url, rows, per_txn)
+        else:
+            bare[kind] = rounds.timed(url, rounds.bare_insert, url, rows, per_txn, _insert_rows())
+    result = {**real, "others": real_others, "copy_seconds": bare["copy"][0], "copy_others": bare["copy"][1],
+              "insert_seconds": bare["insert"][0], "insert_others": bare["insert"][1], "per_txn": per_txn}
+    print(f"  round {index + 1}/{args.rounds}: {real['lines']:,} lines -> {real['rows']:,} rows: "
+          f"real {real['seconds']:.2f}s (+{real['load_seconds']:.2f}s loading orders), "
+          f"bare COPY {result['copy_seconds']:.2f}s, bare INSERT {result['insert_seconds']:.2f}s; "
+          f"others' CPU {real_others:.0%}/{result['copy_others']:.0%}/{result['insert_others']:.0%}")
+    return result
+
+
+def _insert_rows():
+    from marketplace.households.ledger import INSERT_ROWS
+
+    return INSERT_ROWS
+
+
+def _verify(args, app):
+    runs = []
+    for index in range(args.verify_runs):
+        order = ("process", "command") if index % 2 == 0 else ("command", "process")
+        run = {}
+        for kind in order:
+            _quiet(args)
+            if kind == "process":
+                (result, seconds), others = rounds.timed(args.database_url, rounds.verify_in_process, app)
+                run.update(result=result, seconds=seconds, others=others)
+            else:
+                (output, code, seconds), others = rounds.timed(args.database_url, rounds.verify_command,
+                                                               args.database_url)
+                run.update(output=output, code=code, command_seconds=seconds, command_others=others)
+        print(f"  verify {index + 1}/{args.verify_runs}: {run['result']} in {run['seconds']:.2f}s in-process; "
+              f"`flask ledger verify` {run['command_seconds']:.2f}s: {run['output']!r}")
+        runs.append(run)
+    return runs
+
+
+def run(args, command):
+    started = time.perf_counter()
+    print(f"seeding {args.database_url} ...")
+    data = seed_ledger(args.database_url, args.lines, args.households, args.cooperatives)
+    app = rounds.make_app(args.database_url)
+    first, last = rounds.order_id_range(args.database_url)
+    print(f"accruing {data['lines']:,} lines of {data['orders']:,} orders in {args.rounds} rounds, "
+          f"{args.batch} orders per call ...")
+    results = [_round(args, app, a, b, i) for i, (a, b) in enumerate(_slices(first, last, args.rounds))]
+    print("verifying the ledger ...")
+    verifies = _verify(args, app)
+    problems = rounds.check_result(args.database_url, data["lines"])
+    summary = ledger_report.summarise(results, verifies, ACCRUAL_MIN_RATIO, VERIFY_MIN_PER_SECOND, problems)
+    ledger_report.print_summary(summary)
+    summary["wall_seconds"] = time.perf_counter() - started
+    if args.write_docs:
+        path = ledger_report.write_docs(command=command, args=args, data=data, results=results, verifies=verifies,
+                                        summary=summary)
+        print(f"wrote {path}")
+    return 0 if summary["ok"] else 1

@@ -1,0 +1,1 @@
+"""Operations commands: `flask backup`, `flask restore`, `flask check-config`."""
