@@ -7,6 +7,11 @@ the price of the framework features and the extra queries the storefront runs.
 Served by gunicorn with the same settings as the real app:
 
     BENCH_DATABASE_URL=postgresql://... gunicorn bench.bare_app:app
+
+`hello` is the floor below that: Flask answering "Hello, World!" with no database,
+template or extension at all (issue 7 compares the cached catalog page with it):
+
+    gunicorn bench.bare_app:hello
 """
 import os
 
@@ -67,4 +72,15 @@ def create_app(url=None):
     return app
 
 
+def create_hello():
+    hello_app = Flask("hello")
+
+    @hello_app.get("/hello")
+    def hello_world():
+        return "Hello, World!"
+
+    return hello_app
+
+
 app = create_app()
+hello = create_hello()

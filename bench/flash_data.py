@@ -54,6 +54,19 @@ def issue_tokens(url, buyers: int) -> list[str]:
     return raw
 
 
+FLASH_TITLE = "限时抢购 Flash sale"
+
+
+def flash_products(url) -> int:
+    """Products made by earlier runs (they stay: orders point at them); 0 if no database."""
+    try:
+        with psycopg.connect(seed.libpq_url(url), connect_timeout=5) as conn:
+            return conn.execute("SELECT count(*) FROM products WHERE title LIKE %s",
+                                (FLASH_TITLE + "%",)).fetchone()[0]
+    except psycopg.Error:
+        return 0
+
+
 def new_flash_product(url, units: int, label: str) -> int:
     """A copy of the oldest seeded product with `units` in stock, no per-buyer limit,
     on sale from a verified cooperative; returns its id."""
@@ -61,7 +74,7 @@ def new_flash_product(url, units: int, label: str) -> int:
         cols = [r[0] for r in conn.execute(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
             "AND table_name = 'products' AND column_name <> 'id' ORDER BY ordinal_position")]
-        title = f"限时抢购 Flash sale {label}"
+        title = f"{FLASH_TITLE} {label}"
         overrides = {"title": title, "stock": units, "per_buyer_limit": None, "status": "active",
                      "search_text": title.lower(), "cover_key": None, "created_at": datetime.now(timezone.utc),
                      "updated_at": datetime.now(timezone.utc)}

@@ -26,7 +26,7 @@ def summarise(results, verifies, accrual_min, verify_min, problems) -> dict:
     s["verdicts"] = [
         ("accruing vs bare COPY", f"≥ {accrual_min} × bare speed", f"{s['ratio_copy']:.2f} ×",
          s["ratio_copy"] >= accrual_min),
-        ("accruing vs bare multi-row INSERT", f"≥ {accrual_min} × bare speed", f"{s['ratio_insert']:.2f} ×",
+        ("accruing vs the bare INSERT … unnest", f"≥ {accrual_min} × bare speed", f"{s['ratio_insert']:.2f} ×",
          s["ratio_insert"] >= accrual_min),
         ("`flask ledger verify` (command, wall time incl. start-up)", f"≥ {verify_min:,} entries/s",
          f"{s['verify_command_rate']:,.0f} /s", s["verify_command_rate"] >= verify_min and s["verify_ok"]),
@@ -43,8 +43,8 @@ def print_summary(s):
     print(f"accrued {s['lines']:,} lines -> {s['rows']:,} ledger rows in {s['real']:.1f}s "
           f"({s['lines'] / s['real']:,.0f} lines/s, {s['rows'] / s['real']:,.0f} rows/s; loading the orders "
           f"took another {s['load']:.1f}s)")
-    print(f"bare COPY of the same rows {s['copy']:.1f}s ({s['rows'] / s['copy']:,.0f} rows/s); bare multi-row "
-          f"INSERT {s['insert']:.1f}s ({s['rows'] / s['insert']:,.0f} rows/s)")
+    print(f"bare COPY of the same rows {s['copy']:.1f}s ({s['rows'] / s['copy']:,.0f} rows/s); bare "
+          f"INSERT … unnest {s['insert']:.1f}s ({s['rows'] / s['insert']:,.0f} rows/s)")
     print(f"verify: {s['verify_entries']:,} entries in {s['verify_seconds']:.2f}s in-process, "
           f"{s['verify_command_seconds']:.2f}s as `flask ledger verify`")
     for name, rule, measured, ok in s["verdicts"]:
@@ -67,15 +67,21 @@ def write_docs(*, command, args, data, results, verifies, summary):
         "with its one order), given a batch of paid orders at a time: the approved links of the batch's "
         "cooperatives and products read in one query, the chain head locked once (`SELECT … FOR UPDATE`), "
         "each entry's sha256 over its content and the previous hash computed in Python, and the entries "
-        "written by multi-row `INSERT` statements (no COPY, no ORM objects), one transaction per batch. "
+        "written by one multi-row `INSERT … SELECT FROM unnest(…)` per 5,000 entries, each column sent as one "
+        "array literal (no COPY, no ORM objects), one transaction per batch. "
         "The invariants stay: every entry chained and hashed, the link version and its rate frozen on the entry, "
         "amounts by the documented floor rule (accruals + retained = line total), the table append-only by "
         "trigger.", "",
         "The yardstick is a bare bulk insert of the very rows the real path wrote (read back, untimed) into twin "
         "tables of `ledger_entries` in the same database (same columns, indexes, unique and foreign-key "
-        "constraints), once by `COPY` and once by multi-row `INSERT` statements of the size the application "
-        "sends, each committed in transactions of as many rows as a real batch made. Speed ratio = bare "
-        "seconds ÷ real seconds for the same rows.", "",
+        "constraints), once by `COPY` and once by the very `INSERT … SELECT FROM unnest(…)` statement the "
+        "application sends, each committed in transactions of as many rows as a real batch made. Speed ratio "
+        "= bare seconds ÷ real seconds for the same rows; the verdict that counts is against `COPY`, the "
+        "fastest bulk insert PostgreSQL has.", "",
+        "`flask ledger verify` walks the whole chain: on PostgreSQL the server recomputes every entry's "
+        "sha256 over the same text Python hashes (`marketplace/households/ledger_pg.py`; the tests check "
+        "both agree on tampered ledgers), checks the gapless sequence and that each entry names its "
+        "predecessor's hash; on SQLite Python does it row by row.", "",
         f"Targets: accruing ≥ {s['accrual_min']} × the bare bulk insert's speed; `flask ledger verify` ≥ "
         f"{s['verify_min']:,} entries per second.", "",
         f"Run on {when} (whole run, seeding included: {s.get('wall_seconds', 0) / 60:.1f} min):", "",
@@ -87,7 +93,8 @@ def write_docs(*, command, args, data, results, verifies, summary):
         f"| real accrual path (`accrue_orders` + commit) | {s['real']:.1f} | {s['lines'] / s['real']:,.0f} | "
         f"{s['rows'] / s['real']:,.0f} |",
         f"| bare `COPY` of the same rows | {s['copy']:.1f} | | {s['rows'] / s['copy']:,.0f} |",
-        f"| bare multi-row `INSERT` of the same rows | {s['insert']:.1f} | | {s['rows'] / s['insert']:,.0f} |",
+        f"| bare `INSERT … SELECT FROM unnest(…)` of the same rows | {s['insert']:.1f} | | "
+        f"{s['rows'] / s['insert']:,.0f} |",
         f"| (loading the paid orders for the real path, not counted) | {s['load']:.1f} | | |", "",
         f"| `ledger.verify()` over {s['verify_entries']:,} entries | {s['verify_seconds']:.2f} | | "
         f"{s['verify_rate']:,.0f} |",

@@ -5,7 +5,7 @@ end) `flask ledger verify` over everything the real path appended.
 The real path is `marketplace.households.accrual.accrue_orders`, the function the
 payment event calls, given `batch` paid orders at a time (their links looked up
 in one query, the chain head locked once, the entries hashed in Python and
-written with multi-row INSERTs) and committed per batch. Loading the orders
+written by INSERT ... SELECT FROM unnest(array literals)) and committed per batch. Loading the orders
 (the payment path already has its order in hand) is timed apart and reported,
 not counted.
 

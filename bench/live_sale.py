@@ -20,7 +20,7 @@ def buyer_address(n: int) -> str:
     return f"127.2.{n // 250}.{n % 250 + 1}"
 
 
-def post_json(port, path, body, token=None, source=None, timeout=60.0):
+def post_json(port, path, body, token=None, source=None, timeout=300.0):
     """(status, parsed JSON or None) of one POST."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
                                       source_address=(source, 0) if source else None)
@@ -60,7 +60,7 @@ def flash_sale(ports, show_id, product_id, tokens, first_address=0) -> dict:
             "shipping_address": ADDRESS}
 
     def buy(n, token):
-        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=120,
+        conn = http.client.HTTPConnection("127.0.0.1", ports[n % len(ports)], timeout=300,
                                           source_address=(buyer_address(first_address + n), 0))
         try:
             conn.connect()  # before the barrier: the rush is the requests, not the handshakes

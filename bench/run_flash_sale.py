@@ -25,10 +25,11 @@ import tempfile
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
-from . import flash_client, flash_data, load, seed
-from .flash_report import print_summary, write_docs
+from . import flash_client, flash_data, flash_profile, load, seed
+from .flash_locks import LockSampler
+from .flash_report import print_profile, print_summary, write_docs
 from .machine import CpuMeter, wait_until_quiet
-from .run_storefront import GUNICORN, Gunicorn, get, has_data
+from .run_storefront import GUNICORN, Gunicorn, has_data
 
 HELP = "flash sale: 1,000 buyers race for 100 units through the checkout API, vs the bare page"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_flash"
@@ -69,7 +70,8 @@ def add_arguments(p):
 
 def prepare(args) -> dict:
     url = args.database_url
-    if args.reuse_data and has_data(url, args.products, args.cooperatives):
+    earlier = flash_data.flash_products(url)  # sold by earlier runs, on top of the seeded catalog
+    if args.reuse_data and has_data(url, args.products + earlier, args.cooperatives):
         print(f"reusing the catalog in {url}")
         data = seed.describe(url)
     else:
@@ -86,6 +88,9 @@ def run(args, command):
     data = prepare(args)
     url = args.database_url
     tokens = flash_data.issue_tokens(url, args.buyers)
+    print("profiling one checkout at a time in-process (statements, CPU per request) ...")
+    profile = flash_profile.profile(url, tokens)
+    print_profile(profile)
     env_app = {"MARKETPLACE_CONFIG": "production", "SECRET_KEY": "bench-flash", "DATABASE_URL": url}
     rounds, bares = [], []
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, ExitStack() as stack:
@@ -111,7 +116,7 @@ def run(args, command):
     print_summary(summary)
     if args.write_docs:
         path = write_docs(command=command, args=args, summary=summary, rounds=rounds, bares=bares, data=data,
-                          gunicorn=GUNICORN, problems=server_errors, url=url)
+                          gunicorn=GUNICORN, problems=server_errors, url=url, profile=profile)
         print(f"wrote {path}")
     return 0 if summary["ok"] else 1
 
@@ -127,8 +132,11 @@ def sale(args, app, tokens, units, label) -> dict:
     """One flash sale on a fresh product: the burst, then the winners pay, then the
     database is checked. Returns the round's figures."""
     product_id = flash_data.new_flash_product(args.database_url, units, label)
-    with CpuMeter(args.database_url) as meter:
+    with CpuMeter(args.database_url) as meter, LockSampler(args.database_url) as locks:
         result = asyncio.run(_sale(app, tokens, product_id, args.timeout))
+    sold_out, answered = result["start"] + result["sellout_s"], result["start"] + result["burst_s"]
+    result["locked_sellout"] = locks.mean_waiting(result["start"], sold_out)
+    result["locked_after"] = locks.mean_waiting(sold_out, answered)
     result["check"] = flash_data.check_round(args.database_url, product_id, units)
     result.update(label=label, units=units, product_id=product_id, others=meter.others,
                   cpu_seconds=meter.ours_seconds)
@@ -140,17 +148,22 @@ async def _sale(app, tokens, product_id, timeout) -> dict:
     body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
     requests = [flash_client.request_bytes("POST", "/api/v1/checkouts", host, _headers(i, token), body)
                 for i, token in enumerate(tokens)]
-    conns = await flash_client.open_all("127.0.0.1", app.port, len(tokens))
+    start, answers = await _burst(app.port, requests, timeout)
+    # the winners pay, on new connections (the sale's may have idled past gunicorn's keep-alive)
+    won = [(i, a) for i, a in enumerate(answers) if a.status == 201]
+    pay_requests = [flash_client.request_bytes(
+        "POST", urlsplit(a.json()["payment"]["confirm_url"]).path, host, _headers(i, tokens[i])) for i, a in won]
+    pay_start, paid = await _burst(app.port, pay_requests, timeout)
+    return _figures(start, answers, pay_start, paid)
+
+
+async def _burst(port, requests, timeout):
+    conns = await flash_client.open_all("127.0.0.1", port, len(requests))
     try:
-        start, answers = await flash_client.burst(conns, requests, timeout)
-        won = [(i, a) for i, a in enumerate(answers) if a.status == 201]
-        pay_requests = [flash_client.request_bytes(
-            "POST", urlsplit(a.json()["payment"]["confirm_url"]).path, host, _headers(i, tokens[i])) for i, a in won]
-        pay_start, paid = await flash_client.burst([conns[i] for i, _ in won], pay_requests, timeout)
+        return await flash_client.burst(conns, requests, timeout)
     finally:
         for conn in conns:
             conn.close()
-    return _figures(start, answers, pay_start, paid)
 
 
 def _headers(i, token):
@@ -167,15 +180,16 @@ def _figures(start, answers, pay_start, paid) -> dict:
         key = f"{a.status} {body.get('error', {}).get('code', '') if isinstance(body, dict) else ''}".strip()
         codes[key] = codes.get(key, 0) + 1
     sellout = max((a.done for a in won), default=start) - start
+    lost_early = sum(1 for a in lost if a.done - start < sellout)  # refused while stock was left
     burst = max(a.done for a in answers) - start
     ms = lambda xs, q: _pct(sorted((a.done - start) * 1000 for a in xs), q)  # noqa: E731
-    return {"requests": len(answers), "won": len(won), "codes": codes,
+    return {"start": start, "requests": len(answers), "won": len(won), "codes": codes, "lost_early": lost_early,
             "errors_5xx": sum(1 for a in answers if a.status >= 500), "failed": sum(1 for a in answers if a.status == 0),
             "sellout_s": sellout, "burst_s": burst, "rate": len(won) / sellout if sellout > 0 else 0.0,
             "burst_rate": len(won) / burst, "answered_per_s": len(answers) / burst,
             "won_p50": ms(won, 50), "won_p95": ms(won, 95), "lost_p50": ms(lost, 50), "lost_p95": ms(lost, 95),
             "paid": sum(1 for a in paid if a.status == 200 and (a.json() or {}).get("status") == "paid"),
-            "pay_5xx": sum(1 for a in paid if a.status >= 500),
+            "pay_5xx": sum(1 for a in paid if a.status >= 500 or a.status == 0),
             "pay_s": (max((a.done for a in paid), default=pay_start) - pay_start)}
 
 
@@ -191,7 +205,8 @@ def print_round(rnd, args, r):
           f"{r['rate']:.1f} checkouts/s; all {r['requests']} answered in {r['burst_s']:.2f} s; "
           f"answers {r['codes']} 5xx {r['errors_5xx'] + r['pay_5xx']}; paid {r['paid']}; "
           f"db: stock {check['stock']}, reserved {check['reserved']}, paid {check['paid']} "
-          f"{'OK' if check['ok'] else 'OVERSOLD/WRONG'}; others' CPU {r['others']:.0%}")
+          f"{'OK' if check['ok'] else 'OVERSOLD/WRONG'}; waiting for a lock: {r['locked_sellout']:.1f} backends "
+          f"while stock lasted, {r['locked_after']:.1f} after; others' CPU {r['others']:.0%}")
 
 
 def summarise(args, rounds, bares) -> dict:
@@ -204,7 +219,7 @@ def summarise(args, rounds, bares) -> dict:
             "burst_rate": med(rounds, "burst_rate"), "answered_per_s": med(rounds, "answered_per_s"),
             "sellout_s": med(rounds, "sellout_s"), "burst_s": med(rounds, "burst_s"),
             "bare_rps": bare_rps, "bare_min": min(b["rps"] for b in bares), "bare_max": max(b["rps"] for b in bares),
-            "bare_cpu_ms": med(bares, "cpu_ms"), "ratio": ratio, "errors": errors, "oversold": oversold,
+            "bare_cpu_ms": med(bares, "cpu_ms"), "ratio": ratio, "locked_sellout": med(rounds, "locked_sellout"), "errors": errors, "oversold": oversold,
             "cpu_ms_per_request": statistics.median(r["cpu_seconds"] * 1000 / (r["requests"] + r["won"])
                                                     for r in rounds),
             "rate_ok": ratio >= MIN_RATIO, "ok": ratio >= MIN_RATIO and errors == 0 and not oversold,
@@ -220,6 +235,3 @@ def _log_errors(paths):
             found.append(f"{os.path.basename(path)}: {len(lines)} error lines, first: {lines[0][:200]}")
     return found
 
-
-if __name__ == "__main__":  # python -m bench flash_sale is the way in; this helps a quick look
-    raise SystemExit("run: python -m bench flash_sale --help")

@@ -8,10 +8,13 @@ least 0.25 x the speed of a bare bulk insert of the same number of ledger rows;
 
 The paid orders are split into --rounds slices. Each round accrues one slice
 through the real path, then bulk-inserts the very rows it wrote, bare (COPY, and
-multi-row INSERT), into twin tables: the subject and its baselines alternate
+the application's INSERT statement), into twin tables: the subject and its baselines alternate
 through the run, so drift on the shared machine lands on all of them alike.
 """
+import json
+import os
 import time
+from types import SimpleNamespace
 
 from . import ledger_report, ledger_rounds as rounds
 from .ledger_seed import seed_ledger
@@ -19,6 +22,7 @@ from .machine import wait_until_quiet
 
 HELP = "household ledger: accruing paid order lines vs a bare bulk insert; flask ledger verify speed"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_ledger"
+SAVED = os.path.join("instance", "bench-ledger-last.json")
 ACCRUAL_MIN_RATIO = 0.25
 VERIFY_MIN_PER_SECOND = 100_000
 
@@ -40,9 +44,13 @@ def add_arguments(p):
     p.add_argument("--max-others", type=float, default=0.5, metavar="SHARE",
                    help="before each measurement wait until other processes use at most this share of the "
                         "CPUs (default: %(default)s)")
-    p.add_argument("--quiet-timeout", type=int, default=20,
+    p.add_argument("--quiet-timeout", type=int, default=5,
                    help="longest wait, in seconds, for that (default: %(default)s)")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
+    p.add_argument("--save", default=SAVED, metavar="PATH",
+                   help="where to keep this run's figures as JSON (default: %(default)s)")
+    p.add_argument("--docs-from", metavar="PATH",
+                   help="measure nothing: rewrite the docs section from figures saved by an earlier run")
 
 
 def _slices(first, last, count):
@@ -104,7 +112,23 @@ def _verify(args, app):
     return runs
 
 
+def _save(path, **run):
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        json.dump(run, fh, indent=1, default=str)
+
+
+def _docs_from(path):
+    with open(path, encoding="utf-8") as fh:
+        saved = json.load(fh)
+    saved["args"] = SimpleNamespace(**saved["args"])
+    print(f"wrote {ledger_report.write_docs(**saved)}")
+    return 0 if saved["summary"]["ok"] else 1
+
+
 def run(args, command):
+    if args.docs_from:
+        return _docs_from(args.docs_from)
     started = time.perf_counter()
     print(f"seeding {args.database_url} ...")
     data = seed_ledger(args.database_url, args.lines, args.households, args.cooperatives)
@@ -119,6 +143,8 @@ def run(args, command):
     summary = ledger_report.summarise(results, verifies, ACCRUAL_MIN_RATIO, VERIFY_MIN_PER_SECOND, problems)
     ledger_report.print_summary(summary)
     summary["wall_seconds"] = time.perf_counter() - started
+    saved = {k: v for k, v in vars(args).items() if k not in ("docs_from",)}
+    _save(args.save, command=command, args=saved, data=data, results=results, verifies=verifies, summary=summary)
     if args.write_docs:
         path = ledger_report.write_docs(command=command, args=args, data=data, results=results, verifies=verifies,
                                         summary=summary)

@@ -52,7 +52,11 @@ def add_arguments(p):
                    help="gunicorn --worker-connections of the gevent workers (default: %(default)s)")
     p.add_argument("--page-workers", type=int, default=2, help="gthread workers of the pages (default: %(default)s)")
     p.add_argument("--threads", type=int, default=4, help="threads per pages worker (default: %(default)s)")
-    p.add_argument("--rate", type=float, default=200.0, help="viewers connecting per second (default: %(default)s)")
+    p.add_argument("--rate", type=float, default=200.0,
+                   help="viewers starting to connect per second (default: %(default)s)")
+    p.add_argument("--ramp-timeout", type=float, default=300.0,
+                   help="longest wait, in seconds, for every viewer to be streaming (default: %(default)s)")
+    p.add_argument("--logs", help="folder for the servers' logs (default: a new folder under /tmp, kept)")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
 
 
@@ -61,7 +65,10 @@ def run(args, command):
     print(f"seeding {url} ({args.rounds + 1} live shows, {args.buyers} buyers) ...")
     world = live_seed.seed(url, args.rounds + 1, args.buyers, args.quota)
     results = {"rounds": [], "sales": []}
-    with tempfile.TemporaryDirectory(prefix="bench-live-") as logs, ExitStack() as stack:
+    logs = args.logs or tempfile.mkdtemp(prefix="bench-live-logs-")
+    os.makedirs(logs, exist_ok=True)
+    print(f"server logs: {logs}")
+    with ExitStack() as stack:
         stripe = stack.enter_context(LocalStripe(logs))
         env_app = {"MARKETPLACE_CONFIG": "production", "SECRET_KEY": "bench-live-secret-key-0123456789abcdef",
                    "DATABASE_URL": url, "REDIS_URL": args.redis_url, "STRIPE_SECRET_KEY": "sk_test_bench",
@@ -126,7 +133,7 @@ def _watch(crowd, server, timeout):
 def _bare_phase(url, bare, args) -> dict:
     pins = []
     with CpuMeter(url) as cpu, Crowd(bare.port, "/events", args.viewers, args.rate) as crowd:
-        ramp, per_worker = _watch(crowd, bare, 30 + args.viewers / args.rate)
+        ramp, per_worker = _watch(crowd, bare, args.ramp_timeout)
         for _ in range(args.pins):
             started = time.monotonic()
             _, body = post_json(bare.port, "/pin", {})
@@ -140,7 +147,7 @@ def _app_phase(url, events, pages, show, tokens, args) -> dict:
     pins = []
     path = f"/api/v1/livestreams/{show.show_id}/events"
     with CpuMeter(url) as cpu, Crowd(events.port, path, args.viewers, args.rate) as crowd:
-        ramp, per_worker = _watch(crowd, events, 30 + args.viewers / args.rate)
+        ramp, per_worker = _watch(crowd, events, args.ramp_timeout)
         for k in range(args.pins):
             product = show.other_product_id if k % 2 == 0 else show.flash_product_id
             pins.append(pin(pages.port, show.show_id, product, show.host_token))

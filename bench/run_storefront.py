@@ -1,14 +1,20 @@
 """The storefront benchmark: real catalog, search and product pages against a bare page.
 
-Both apps run under gunicorn with identical settings (GUNICORN below) against
+Every app runs under gunicorn with identical settings (GUNICORN below) against
 the same seeded database, side by side in one run, and every target gets the
 same load (concurrency, duration) from the same generator. Targets are
 measured in interleaved rounds (the order rotates each round) so that drift on
 the machine (other processes, caches, CPU frequency) lands on all of them
 alike; each figure is the median over the rounds.
 
-Targets (issue): catalog and product pages >= 0.8 x the bare page's requests
-per second; search p95 <= 2 x the bare page's p95.
+The real app is served twice: with the anonymous page cache off (each request
+renders its page: what a logged-in visitor, or the first view after a change,
+costs) and as in production (page cache on: what anonymous visitors get).
+
+Targets: issue 2, catalog and product pages >= 0.8 x the bare page's requests
+per second, search p95 <= 2 x the bare page's p95; issue 7, the cached
+anonymous catalog page >= 0.5 x the requests per second of a bare Flask
+"hello world" served the same way.
 """
 import http.client
 import os
@@ -34,6 +40,7 @@ GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--
             "--log-level", "warning"]
 CATALOG_MIN_RPS_RATIO = 0.8
 SEARCH_MAX_P95_RATIO = 2.0
+CACHED_MIN_HELLO_RATIO = 0.5
 
 
 def _free_port():
@@ -71,6 +78,22 @@ class Gunicorn:
             time.sleep(0.3)
         raise RuntimeError(f"gunicorn did not come up; see {self.log_path}")
 
+    def peak_rss_mb(self):
+        """The largest peak resident memory (VmHWM) among the workers, in MiB."""
+        peaks = []
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as fh:
+                workers = fh.read().split()
+        except OSError:
+            return None
+        for pid in workers:
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    peaks += [int(ln.split()[1]) / 1024 for ln in fh if ln.startswith("VmHWM:")]
+            except OSError:
+                pass
+        return max(peaks, default=None)
+
     def __exit__(self, *exc):
         self.proc.terminate()
         try:
@@ -80,11 +103,16 @@ class Gunicorn:
 
 
 def get(port, path):
+    return get_with_headers(port, path)[:2]
+
+
+def get_with_headers(port, path):
+    """(status, body, headers) of one GET without cookies."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()
-        return resp.status, resp.read().decode("utf-8", "replace")
+        return resp.status, resp.read().decode("utf-8", "replace"), dict(resp.getheaders())
     finally:
         conn.close()
 
@@ -98,16 +126,37 @@ def sample_products(url, n=200):
             "WHERE p.status = 'active' AND c.status = 'verified' ORDER BY md5(p.id::text) LIMIT %s", (n,))]
 
 
-def build_targets(product_ids):
-    """(name, server, paths, kind): the kind decides which target applies."""
-    return [
+def build_targets(product_ids, page_cache="both"):
+    """(name, server, paths, kind): the kind decides which target applies. Server "app" is
+    the real app with the page cache off, "cached" the same app as in production."""
+    products = [f"/products/{i}" for i in product_ids]
+    muer = "/products?q=" + quote("木耳")
+    uncached = [
         ("catalog, page 1", "app", ["/products"], "catalog"),
         ("catalog, page 50", "app", ["/products?page=50"], "catalog"),
-        ("search 木耳", "app", ["/products?q=" + quote("木耳")], "search"),
+        ("search 木耳", "app", [muer], "search"),
         ("search lily", "app", ["/products?q=lily"], "search"),
-        (f"product page ({len(product_ids)} ids)", "app", [f"/products/{i}" for i in product_ids], "product"),
-        ("bare Flask+SQLAlchemy", "bare", ["/bare"], "bare"),
+        (f"product page ({len(product_ids)} ids)", "app", products, "product"),
     ]
+    cached = [
+        ("catalog, page 1, page cache", "cached", ["/products"], "catalog"),
+        ("search 木耳, page cache", "cached", [muer], "search"),
+        (f"product page ({len(product_ids)} ids), page cache", "cached", products, "product"),
+        ('Flask "hello world"', "hello", ["/hello"], "hello"),
+    ]
+    return ((uncached if page_cache != "on" else []) + (cached if page_cache != "off" else [])
+            + [("bare Flask+SQLAlchemy", "bare", ["/bare"], "bare")])
+
+
+def next_link_path(url, page=50, per_page=24):
+    """/products?page=50&after=... as the "Next" link of page 49 has it (keyset pagination):
+    the sort values of page 49's last row in the default order."""
+    with psycopg.connect(seed.libpq_url(url)) as conn:
+        surplus, last_id = conn.execute(
+            "SELECT p.surplus::int, p.id FROM products p JOIN cooperatives c ON c.id = p.cooperative_id "
+            "WHERE p.status = 'active' AND c.status = 'verified' ORDER BY p.surplus DESC, p.id DESC "
+            "OFFSET %s LIMIT 1", ((page - 1) * per_page - 1,)).fetchone()
+    return f"/products?page={page}&after={surplus}.{last_id}"
 
 
 def has_data(url, products, cooperatives):
@@ -141,11 +190,11 @@ def add_arguments(p):
                         "(default: %(default)s)")
     p.add_argument("--products", type=int, default=100_000, help="products to seed (default: %(default)s)")
     p.add_argument("--cooperatives", type=int, default=2_000, help="cooperatives to seed (default: %(default)s)")
-    p.add_argument("--duration", type=int, default=12,
+    p.add_argument("--duration", type=int, default=10,
                    help="seconds of load per target per round (default: %(default)s)")
-    p.add_argument("--rounds", type=int, default=5,
+    p.add_argument("--rounds", type=int, default=4,
                    help="interleaved rounds; figures are medians (default: %(default)s)")
-    p.add_argument("--warmup", type=int, default=5,
+    p.add_argument("--warmup", type=int, default=3,
                    help="seconds of unmeasured load per target first (default: %(default)s)")
     p.add_argument("--concurrency", type=int, default=8,
                    help="keep-alive connections, = gunicorn workers x threads by default (default: %(default)s)")
@@ -161,11 +210,20 @@ def add_arguments(p):
                    help="skip seeding when the database already has exactly these counts")
     p.add_argument("--only", metavar="KINDS",
                    help="comma-separated subset of catalog,search,product (the bare page always runs)")
+    p.add_argument("--page-cache", choices=("both", "off", "on"), default="both",
+                   help="measure the pages with the page cache off, on (as in production), or both; "
+                        "\"on\" adds the hello-world baseline (default: %(default)s)")
+    p.add_argument("--page-cache-seconds", type=float, default=5,
+                   help="PAGE_CACHE_SECONDS of the cached app (default: %(default)s, the app's default)")
+    p.add_argument("--redis-url", metavar="URL",
+                   help="REDIS_URL of the cached app, so pages are kept in Redis (shared by its workers) "
+                        "instead of in each worker; e.g. redis://127.0.0.1:6379/6")
     p.add_argument("--app", default="wsgi:app",
                    help="gunicorn app spec of the real app, to measure a variant (default: %(default)s)")
     p.add_argument("--variant", action="append", metavar="LABEL=SPEC",
-                   help="also serve the app pages from another gunicorn app spec, side by side, to try a "
-                        "change out (repeatable), e.g. cached='mymod:make(\"cache\")'")
+                   help="also serve the uncached app pages from another gunicorn app spec (same environment, "
+                        "page cache off), side by side, to try a change out (repeatable), "
+                        "e.g. old='bench.experiments:make(\"offset\")'")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
 
 
@@ -177,48 +235,23 @@ def run(args, command):
     else:
         print(f"seeding {url} ...")
         data = seed.seed(url, args.products, args.cooperatives)
-    targets = build_targets(sample_products(url))
+    targets = build_targets(sample_products(url), args.page_cache)
     if args.only:
-        kinds = set(args.only.split(",")) | {"bare"}
+        kinds = set(args.only.split(",")) | {"bare", "hello"}
         targets = [t for t in targets if t[3] in kinds]
     variants = dict(v.split("=", 1) for v in args.variant or [])
     for label in variants:  # the same pages served by a variant app, side by side
         targets += [(f"{name} [{label}]", label, paths, kind) for name, server, paths, kind in targets
                     if server == "app"]
-    app_targets = [(name, paths[0]) for name, server, paths, _ in targets if server == "app"]
-    print("profiling the SQL of each page (in-process, EXPLAIN ANALYZE) ...")
-    profile = queries.profile(url, app_targets)
-    problems = queries.check_fixed(profile, [[n for n, _, _, k in targets if k in ("catalog", "search")]])
-    for name, info in profile.items():
-        print(f"  {name:<28} {info['queries']} queries, {info['sql_ms']:.2f} ms in PostgreSQL")
-    for problem in problems:
-        print("  WARNING:", problem)
-    env_app = {"MARKETPLACE_CONFIG": "production", "SECRET_KEY": "bench", "DATABASE_URL": url}
-    env_bare = {"BENCH_DATABASE_URL": url}
+    profile, problems = _profile(url, targets)
     with tempfile.TemporaryDirectory(prefix="bench-logs-") as logs, ExitStack() as stack:
-        servers = {"app": stack.enter_context(Gunicorn(args.app, env_app, "/healthz", logs)),
-                   "bare": stack.enter_context(Gunicorn("bench.bare_app:app", env_bare, "/bare", logs))}
-        for label, spec in variants.items():
-            servers[label] = stack.enter_context(Gunicorn(spec, env_app, "/healthz", logs))
-        for name, server, paths, _ in targets:  # every path answers 200 before we time anything
-            for path in paths:
-                status, _ = get(servers[server].port, path)
-                if status != 200:
-                    raise RuntimeError(f"{name}: {path} answered {status}")
-        print(f"warming up {args.warmup}s per target ...")
-        for name, server, paths, _ in targets:
-            load.run(servers[server].base, paths, args.warmup, args.concurrency, args.engine)
-        runs = {name: [] for name, *_ in targets}
-        for rnd in range(args.rounds):
-            order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
-            for name, server, paths, _ in order:
-                result = measure(url, servers[server].base, paths, args)
-                runs[name].append(result)
-                print(f"  round {rnd + 1}/{args.rounds} {name:<28} {result['rps']:8.1f} rps  "
-                      f"p95 {result['p95']:7.1f} ms  errors {result['errors']}  "
-                      f"CPU: ours {result['ours']:.0%}, others {result['others']:.0%}")
+        servers = _start_servers(stack, args, url, {server for _, server, _, _ in targets}, variants, logs)
+        _check_answers(targets, servers)
+        runs = _measure_rounds(args, url, targets, servers)
+        memory = {name: server.peak_rss_mb() for name, server in servers.items()}
         server_errors = _server_errors([server.log_path for server in servers.values()])
-    rows = [_summarise(name, kind, runs[name]) for name, _, _, kind in targets]
+    rows = [dict(_summarise(name, kind, runs[name]), server=server, rss_mb=memory[server])
+            for name, server, _, kind in targets]
     verdicts = evaluate(rows)
     print_table(rows, verdicts)
     if args.write_docs:
@@ -227,6 +260,70 @@ def run(args, command):
                           gunicorn=GUNICORN, problems=problems + server_errors + _noise(rows), url=url)
         print(f"wrote {path}")
     return 0 if all(v["ok"] for v in verdicts) else 1
+
+
+def _profile(url, targets):
+    """SQL per page (queries.profile) of each distinct page, plus page 50 reached by "Next"."""
+    pages = {}
+    for name, server, paths, kind in targets:
+        if kind in ("catalog", "search", "product") and server in ("app", "cached"):
+            pages.setdefault(name.replace(", page cache", ""), paths[0])
+    if "catalog, page 50" in pages:
+        pages["catalog, page 50 by its Next link"] = next_link_path(url)
+    print("profiling the SQL of each page (in-process, page cache off, EXPLAIN ANALYZE) ...")
+    profile = queries.profile(url, list(pages.items()))
+    problems = queries.check_fixed(profile, [[n for n in pages if n.startswith("catalog")],
+                                             [n for n in pages if n.startswith("search")]])
+    for name, info in profile.items():
+        print(f"  {name:<34} {info['queries']} queries ({info['queries_again']} within a minute), "
+              f"{info['sql_ms']:.2f} ms in PostgreSQL")
+    for problem in problems:
+        print("  WARNING:", problem)
+    return profile, problems
+
+
+def _start_servers(stack, args, url, needed, variants, logs):
+    app = {"MARKETPLACE_CONFIG": "production", "SECRET_KEY": "bench", "DATABASE_URL": url, "REDIS_URL": ""}
+    specs = {
+        "app": (args.app, dict(app, PAGE_CACHE_SECONDS="0"), "/healthz"),
+        "cached": (args.app, dict(app, PAGE_CACHE_SECONDS=str(args.page_cache_seconds),
+                                  REDIS_URL=args.redis_url or ""), "/healthz"),
+        "bare": ("bench.bare_app:app", {"BENCH_DATABASE_URL": url}, "/bare"),
+        "hello": ("bench.bare_app:hello", {}, "/hello"),
+    }
+    specs.update({label: (spec, dict(app, PAGE_CACHE_SECONDS="0"), "/healthz") for label, spec in variants.items()})
+    return {name: stack.enter_context(Gunicorn(spec, env, ready, logs))
+            for name, (spec, env, ready) in specs.items() if name in needed}
+
+
+def _check_answers(targets, servers):
+    """Every path answers 200 before we time anything, and the cached app really serves
+    its pages from the cache (the second request of a path is a hit)."""
+    for name, server, paths, _ in targets:
+        for path in paths:
+            status, _ = get(servers[server].port, path)
+            if status != 200:
+                raise RuntimeError(f"{name}: {path} answered {status}")
+        if server == "cached":  # each worker keeps its own copies: a few tries reach one that has it
+            seen = [get_with_headers(servers[server].port, paths[0])[2].get("X-Page-Cache") for _ in range(10)]
+            if "hit" not in seen:
+                raise RuntimeError(f"{name}: {paths[0]} is not served from the page cache ({seen})")
+
+
+def _measure_rounds(args, url, targets, servers):
+    print(f"warming up {args.warmup}s per target ...")
+    for name, server, paths, _ in targets:
+        load.run(servers[server].base, paths, args.warmup, args.concurrency, args.engine)
+    runs = {name: [] for name, *_ in targets}
+    for rnd in range(args.rounds):
+        order = targets[rnd % len(targets):] + targets[:rnd % len(targets)]
+        for name, server, paths, _ in order:
+            result = measure(url, servers[server].base, paths, args)
+            runs[name].append(result)
+            print(f"  round {rnd + 1}/{args.rounds} {name:<40} {result['rps']:8.1f} rps  "
+                  f"p95 {result['p95']:7.1f} ms  errors {result['errors']}  "
+                  f"CPU: ours {result['ours']:.0%}, others {result['others']:.0%}")
+    return runs
 
 
 def measure(url, base, paths, args):
@@ -277,19 +374,24 @@ def _summarise(name, kind, results):
 
 
 def evaluate(rows):
-    """One verdict per measured real page against the bare page."""
+    """Verdicts of every measured real page: against the bare page (issue 2), and for the
+    cached catalog page also against "hello world" (issue 7)."""
     bare = next(r for r in rows if r["kind"] == "bare")
+    hello = next((r for r in rows if r["kind"] == "hello"), None)
     verdicts = []
     for row in rows:
-        cpu_ratio = bare["cpu_ms"] / row["cpu_ms"]
         if row["kind"] in ("catalog", "product"):
-            ratio = row["rps"] / bare["rps"]
-            rule, ok = f"rps >= {CATALOG_MIN_RPS_RATIO} x bare", ratio >= CATALOG_MIN_RPS_RATIO
+            verdicts.append(_verdict(row, bare, "rps", CATALOG_MIN_RPS_RATIO))
         elif row["kind"] == "search":
-            ratio = row["p95"] / bare["p95"]
-            rule, ok = f"p95 <= {SEARCH_MAX_P95_RATIO} x bare", ratio <= SEARCH_MAX_P95_RATIO
-        else:
-            continue
-        ok = ok and row["errors"] == 0 and bare["errors"] == 0
-        verdicts.append({"name": row["name"], "rule": rule, "ratio": ratio, "ok": ok, "cpu_ratio": cpu_ratio})
+            verdicts.append(_verdict(row, bare, "p95", SEARCH_MAX_P95_RATIO))
+        if hello and row["server"] == "cached" and row["kind"] == "catalog":
+            verdicts.append(_verdict(row, hello, "rps", CACHED_MIN_HELLO_RATIO))
     return verdicts
+
+
+def _verdict(row, base, measure_key, limit):
+    """rps: at least `limit` x the baseline's; p95: at most `limit` x the baseline's."""
+    ratio = row[measure_key] / base[measure_key]
+    ok = (ratio >= limit if measure_key == "rps" else ratio <= limit) and row["errors"] == 0 and base["errors"] == 0
+    rule = f"{measure_key} {'>=' if measure_key == 'rps' else '<='} {limit} x {base['kind']}"
+    return {"name": row["name"], "rule": rule, "ratio": ratio, "ok": ok, "cpu_ratio": base["cpu_ms"] / row["cpu_ms"]}

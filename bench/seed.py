@@ -1,7 +1,7 @@
 """Seed a benchmark database fast: schema from the real migrations, rows by COPY.
 
-The schema is exactly what `flask db upgrade` builds (including the pg_trgm
-index on products.search_text); only the rows are synthetic. Every cooperative
+The schema is exactly what `flask db upgrade` builds (including the pg_trgm and
+CJK n-gram indexes on products.search_text); only the rows are synthetic. Every cooperative
 is verified and every product active, so catalog counts cover the whole table
 (the worst case for the count query). About 20 % of products are surplus, 90 %
 have a cover photo (rows in product_images; no files on disk), and search_text
@@ -53,8 +53,9 @@ def build_schema(url: str) -> None:
     app = create_app("test", SQLALCHEMY_DATABASE_URI=url, UPLOAD_FOLDER=tempfile.mkdtemp(prefix="bench-up-"))
     with app.app_context():
         upgrade()
-        with db.engine.connect() as conn:  # the migration really made the trigram index
-            assert conn.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_products_search_trgm'"))
+        with db.engine.connect() as conn:  # the migrations really made the search indexes
+            for name in ("ix_products_search_trgm", "ix_products_search_cjk"):
+                assert conn.scalar(text("SELECT count(*) FROM pg_indexes WHERE indexname = :n"), {"n": name}), name
         db.engine.dispose()
 
 

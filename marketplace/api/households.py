@@ -1,9 +1,10 @@
 """Households, benefit links, the income ledger, payouts and the ledger audit
 (API.md, "Households, ledger, audit").
 
-Programme staff see the register; a cooperative member sees only households linked
-to their cooperative (any link version), always masked, and only its own ledger
-entries with them. The full identity number appears in one place only, GET
+Programme staff see the register (staff assigned to counties: those counties' households
+only, anything else is a 404, as in monitoring); a cooperative member sees only
+households linked to their cooperative (any link version), always masked, and only its
+own ledger entries with them. The full identity number appears in one place only, GET
 /households/{id} for staff, and every such read leaves an audit record.
 """
 from datetime import date, datetime
@@ -69,18 +70,21 @@ def _page(stmt, args, serialize) -> dict:
     return {"items": [serialize(r) for r in rows], "page": page, "per_page": per_page, "total": total}
 
 
-def _household(household_id) -> Household:
+def _household(household_id, staff=None) -> Household:
+    """The household; with `staff`, only if that staff member may see it."""
     if not 1 <= household_id <= MAX_ID:  # a path id past the column's range is simply not there
         raise NotFound(_l("No such household."))
+    if staff is not None:
+        return services.household_for(staff, household_id)
     return services.get_household(household_id)
 
 
 def _visible_household(user, household_id) -> tuple[Household, int | None]:
-    """(household, None) for staff; (household, cooperative id) for a member of a
-    cooperative linked to it; otherwise 404, so its existence is not revealed."""
-    household = _household(household_id)
+    """(household, None) for staff who may see it; (household, cooperative id) for a
+    member of a cooperative linked to it; otherwise 404, so its existence is not revealed."""
     if is_staff(user):
-        return household, None
+        return _household(household_id, user), None
+    household = _household(household_id)
     coop_id = user.membership.cooperative_id if user.membership else None
     if coop_id is not None and db.session.scalar(select(BenefitLink.id).where(
             BenefitLink.cooperative_id == coop_id, BenefitLink.household_id == household.id).limit(1)):
@@ -108,8 +112,7 @@ def _link(link_id) -> BenefitLink:
 @blp.response(200, list_envelope(HouseholdSchema))
 @blp.doc(security=BEARER, description="Programme staff. Identity numbers are masked in the list.")
 def list_households(args):
-    services.require_staff(require_user())
-    stmt = select(Household).order_by(Household.id)
+    stmt = services.visible_households(require_user(), select(Household).order_by(Household.id))
     if args.get("county"):
         stmt = stmt.where(Household.county == args["county"])
     if args.get("village"):
@@ -156,7 +159,7 @@ def get_household(household_id):
 def patch_household(body, household_id):
     user = require_user()
     services.require_staff(user)
-    household = services.update_household(user, _household(household_id), body)
+    household = services.update_household(user, _household(household_id, user), body)
     db.session.commit()
     return household_dict(household)
 
@@ -202,7 +205,7 @@ def _income_period(args) -> tuple[date, date]:
 def household_income(args, household_id):
     user = require_user()
     services.require_staff(user)
-    household = _household(household_id)
+    household = _household(household_id, user)
     start, end = _income_period(args)
     members = household.members
     months = [{**m, "per_capita_fen": m["income_fen"] // members}
@@ -240,6 +243,8 @@ def list_links(args, coop_id):
     if not (is_staff(user) or membership_of(user, coop)):
         raise Forbidden(_l("Only this cooperative's members can do that."), code="not_your_cooperative")
     stmt = select(BenefitLink).where(BenefitLink.cooperative_id == coop.id).order_by(BenefitLink.id)
+    if is_staff(user) and not membership_of(user, coop):  # staff of a county: its households' links only
+        stmt = services.visible_households(user, stmt.join(Household, Household.id == BenefitLink.household_id))
     if args.get("status"):
         stmt = stmt.where(BenefitLink.status == LinkStatus(args["status"]))
     if args.get("household_id"):
@@ -249,7 +254,10 @@ def list_links(args, coop_id):
 
 def _decide(link_id, body, approve):
     user = require_user()
-    link = links.decide(user, _link(link_id), approve, body.get("note", ""))
+    link = _link(link_id)
+    if is_staff(user):  # another county's household: 404, as everywhere
+        _household(link.household_id, user)
+    link = links.decide(user, link, approve, body.get("note", ""))
     db.session.commit()
     return link_dict(link)
 

@@ -98,6 +98,13 @@ class ReportProductSchema(Schema):
     refunded_fen = fields.Integer()
 
 
+class ReportHouseholdSchema(Schema):
+    household_id = fields.Integer(required=True)
+    file_no = fields.String(metadata={"description": "registration file number; names are never shown"})
+    village = fields.String()
+    income_fen = fields.Integer(metadata={"description": "accruals minus reversals on the show's paid lines"})
+
+
 class ReportSchema(Schema):
     show_id = fields.Integer(required=True)
     title = fields.String()
@@ -113,3 +120,4 @@ class ReportSchema(Schema):
     conversion = fields.Float(allow_none=True, metadata={"description": "buyers / unique viewers"})
     household_income_fen = fields.Integer(metadata={"description": "ledger accruals and reversals on its lines"})
     products = fields.List(fields.Nested(ReportProductSchema))
+    households = fields.List(fields.Nested(ReportHouseholdSchema))

@@ -157,7 +157,7 @@ def init_app(app):
     redis_url = app.config.get("REDIS_URL")
     backend = (RedisBackend(redis_url) if redis_url
                else MemoryBackend(app.config.get("PAGE_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES)))
-    app.extensions["page_cache"] = PageCache(backend, seconds)
+    cache = app.extensions["page_cache"] = PageCache(backend, seconds)
     real_csrf_token = app.jinja_env.globals["csrf_token"]
 
     def csrf_token():
@@ -166,9 +166,10 @@ def init_app(app):
     # Flask-WTF offers csrf_token() both ways; a later context processor wins
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})
-    app.before_request(_serve_from_cache)
+    app.before_request(_serve_with_token)
     app.after_request(_finish_page)
     request_finished.connect(_keep_page, app)
+    app.wsgi_app = ServeStoredPages(app.wsgi_app, app, cache)
 
 
 def invalidate():
@@ -178,24 +179,72 @@ def invalidate():
         cache.invalidate()
 
 
-def _cacheable_request() -> bool:
-    config = current_app.config
-    return (request.method in ("GET", "HEAD") and request.endpoint in CACHED_ENDPOINTS
-            and config["SESSION_COOKIE_NAME"] not in request.cookies
-            and config.get("REMEMBER_COOKIE_NAME", "remember_token") not in request.cookies
-            and "Authorization" not in request.headers and "lang" not in request.args)
+class ServeStoredPages:
+    """WSGI middleware in front of the app. It decides whether a request may be served
+    from the cache (see the module's docstring), and answers it with a fresh stored page
+    without entering Flask at all: no request context, hooks, session, locale or
+    database, which makes a hit nearly as cheap as a bare "hello world". Such hits skip
+    the app's access log and request metrics (connect to `served_from_cache` to count
+    them). Otherwise, and for a stored page that needs the visitor's CSRF token, it
+    passes the request on with its key in the environ (ENVIRON_KEY)."""
+
+    def __init__(self, wsgi_app, flask_app, cache):
+        self.wsgi_app, self.flask_app, self.cache = wsgi_app, flask_app, cache
+        config = flask_app.config
+        self.cookie_names = {config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token")}
+
+    def __call__(self, environ, start_response):
+        key = self.key_for(environ)
+        if key is None:
+            return self.wsgi_app(environ, start_response)
+        page, generation = self.cache.lookup(key)
+        environ[ENVIRON_KEY] = {"key": key, "generation": generation, "page": page}
+        if page is None or page.needs_token:
+            return self.wsgi_app(environ, start_response)
+        start_response("200 OK", page.headers + [("Content-Length", str(len(page.body))), ("X-Page-Cache", "hit"),
+                                                 ("X-Request-ID", _request_id(environ))])
+        if served_from_cache.receivers:
+            served_from_cache.send(self.flask_app, environ=environ)
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [page.body]
+
+    def key_for(self, environ):
+        """The cache key of a request that may be served from the cache, else None: the
+        visitor's Accept-Language (their only say in the locale: they have no session or
+        account) and the path with its query. The host is left out on purpose: pages
+        link with relative URLs, and a forged Host header must not make its own copy."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
+            return None
+        query = environ.get("QUERY_STRING", "")
+        cookies = environ.get("HTTP_COOKIE")
+        if "lang=" in query or (cookies and not self.cookie_names.isdisjoint(parse_cookie(cookies))):
+            return None
+        try:
+            endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
+        except HTTPException:
+            return None
+        if endpoint not in CACHED_ENDPOINTS:
+            return None
+        path = environ.get("HTTP_X_FORWARDED_PREFIX", "") + environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+        return f"{environ.get('HTTP_ACCEPT_LANGUAGE', '')[:200]}|{path}?{query}"
 
 
-def _serve_from_cache():
-    cache = current_app.extensions["page_cache"]
-    if not _cacheable_request():
+def _request_id(environ):
+    """The proxy's X-Request-ID when sane, else a new one (as the app's own answers do)."""
+    given = environ.get("HTTP_X_REQUEST_ID")
+    return given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _serve_with_token():
+    """In Flask: mark a cacheable request (its page renders with the token placeholder),
+    and answer from a stored page that needs the visitor's token (put in by _finish_page)."""
+    state = request.environ.get(ENVIRON_KEY)
+    if state is None or request.endpoint not in CACHED_ENDPOINTS:
         return None
-    key = f"{get_locale()}|{request.url}"
-    page, generation = cache.lookup(key)
-    g.page_cache = {"key": key, "generation": generation, "hit": page is not None}
+    g.page_cache = state
+    page = state["page"]
     if page is None:
         return None
-    return current_app.response_class(page.body, status=200, content_type=page.content_type)
+    return current_app.response_class(page.body, status=200, headers=page.headers)
 
 
 def _finish_page(response):
@@ -204,11 +253,12 @@ def _finish_page(response):
     state = g.get("page_cache")
     if state is None:
         return response
-    response.headers["X-Page-Cache"] = "hit" if state["hit"] else "miss"
+    hit = state["page"] is not None
+    response.headers["X-Page-Cache"] = "hit" if hit else "miss"
     if response.direct_passthrough or response.is_streamed:
         return response
     body = response.get_data()
-    if (not state["hit"] and state["generation"] is not None and response.status_code == 200
+    if (not hit and state["generation"] is not None and response.status_code == 200
             and response.mimetype == "text/html" and not session.modified and "Set-Cookie" not in response.headers):
         state["body"] = body
     if PLACEHOLDER.encode() in body:
@@ -221,7 +271,7 @@ def _finish_page(response):
 
 def _keep_page(sender, response, **extra):
     """Keep the copy once the answer is final: only if nothing but the session that our
-    token placement started sets a cookie."""
+    token placement started sets a cookie. Headers of this answer alone stay out."""
     state = g.get("page_cache")
     if not state or "body" not in state:
         return
@@ -229,5 +279,5 @@ def _keep_page(sender, response, **extra):
     session_cookie = current_app.config["SESSION_COOKIE_NAME"] + "="
     if cookies and not (state.get("token_given") and all(c.startswith(session_cookie) for c in cookies)):
         return
-    current_app.extensions["page_cache"].keep(state["key"], state["generation"], response.content_type,
-                                              state["body"])
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in PER_ANSWER_HEADERS]
+    current_app.extensions["page_cache"].keep(state["key"], state["generation"], headers, state["body"])

@@ -34,6 +34,12 @@ def status_choices(blank=None):
     return choices(head + [(s.value, STATUS_LABELS[s.value]) for s in HouseholdStatus])
 
 
+def _as_text(value):
+    # the edit form starts from the household's integers; a post that leaves the field
+    # out keeps that integer, which the Length check cannot measure
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class HouseholdForm(FlaskForm):
     file_no = StringField(_l("File and card number (档案号)"), validators=[Length(max=40)])
     head_name = StringField(_l("Head of household"), validators=[Length(max=80)])
@@ -42,8 +48,8 @@ class HouseholdForm(FlaskForm):
     county = StringField(_l("County"), validators=[Length(max=60)])
     township = StringField(_l("Township"), validators=[Length(max=60)])
     village = StringField(_l("Village"), validators=[Length(max=80)])
-    members = StringField(_l("Members"), validators=[Length(max=4)])
-    working_members = StringField(_l("Members able to work"), validators=[Length(max=4)])
+    members = StringField(_l("Members"), validators=[Length(max=4)], filters=[_as_text])
+    working_members = StringField(_l("Members able to work"), validators=[Length(max=4)], filters=[_as_text])
     status = SelectField(_l("Status"))
     consent = BooleanField(_l("The household consents to the use of its data"))
     enrolled_at = DateField(_l("Enrolled on"), validators=[Optional()])

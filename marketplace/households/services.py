@@ -14,6 +14,7 @@ from ..core.regions import canonical_province
 from ..core.storage import store_image
 from ..core.validation import Checker
 from ..extensions import db
+from ..monitoring.scope import counties_of, ensure_can_see, scope_households
 from . import identity, ledger
 from .models import EntryKind, Household, HouseholdStatus, LedgerEntry, Payout, PayoutMethod
 
@@ -24,6 +25,31 @@ AUDITED = ("file_no", "head_name", "id_number_masked", "province", "county", "to
 def require_staff(user):
     if not is_staff(user):
         raise Forbidden(_l("Only programme staff can see the household register."), code="staff_only")
+
+
+# County scoping is monitoring's (monitoring/scope.py): staff assigned to counties see
+# those counties' households only, and another county's household is a 404, as there.
+
+def visible_households(staff, query):
+    """`query` (over Household) narrowed to the counties the staff member may see."""
+    require_staff(staff)
+    return scope_households(query, staff, Household.county)
+
+
+def household_for(staff, household_id) -> Household:
+    """The household, if this staff member may see it; 404 otherwise."""
+    require_staff(staff)
+    household = get_household(household_id)
+    ensure_can_see(staff, household)
+    return household
+
+
+def _require_county_in_scope(staff, county):
+    counties = counties_of(staff)
+    if counties is not None and county not in counties:
+        message = _l("You can register households of your own counties only: %(counties)s.",
+                     counties=", ".join(sorted(counties)))
+        raise Forbidden(message, code="county_out_of_scope", fields={"county": [message]})
 
 
 def _check(data, partial_of=None) -> dict:
@@ -76,6 +102,7 @@ def _refuse_duplicates(clean, household_id=None):
 def create_household(staff, data: dict) -> Household:
     require_staff(staff)
     clean = _check(data)
+    _require_county_in_scope(staff, clean["county"])
     _refuse_duplicates(clean)
     number = clean.pop("id_number")
     household = Household(**clean)
@@ -88,7 +115,9 @@ def create_household(staff, data: dict) -> Household:
 
 def update_household(staff, household: Household, data: dict) -> Household:
     require_staff(staff)
+    ensure_can_see(staff, household)
     clean = _check(data, partial_of=household)
+    _require_county_in_scope(staff, clean["county"])
     _refuse_duplicates(clean, household.id)
     before = audit.snapshot(household, AUDITED)
     number = clean.pop("id_number", None)
@@ -103,6 +132,7 @@ def update_household(staff, household: Household, data: dict) -> Household:
 def unmasked_id_number(staff, household: Household) -> str:
     """The full identity number, for staff only; every call leaves an audit record."""
     require_staff(staff)
+    ensure_can_see(staff, household)
     audit.record(staff, "household.unmask", household)
     return identity.decrypt(household.id_number_encrypted)
 

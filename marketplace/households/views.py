@@ -1,6 +1,7 @@
 """Programme staff pages: the household register (list, create, edit, CSV import),
 one household's page (links, ledger, balances, income) and the link approval
-queue. Staff only; everyone else signed in gets 403."""
+queue. Staff only; everyone else signed in gets 403. Staff assigned to counties
+see those counties' households only; another county's household is a 404."""
 from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -67,9 +68,10 @@ def _filtered(form):
 
 @bp.get("")
 def index():
-    counties = db.session.scalars(select(Household.county).distinct().order_by(Household.county)).all()
+    counties = db.session.scalars(services.visible_households(
+        current_user, select(Household.county).distinct().order_by(Household.county))).all()
     form = FilterForm(counties, formdata=request.args)  # unknown values simply match nothing
-    q = _filtered(form)
+    q = services.visible_households(current_user, _filtered(form))
     total = db.session.scalar(select(func.count()).select_from(q.subquery()))
     page = _page()
     households = db.session.scalars(q.order_by(Household.file_no).offset((page - 1) * PER_PAGE)
@@ -96,7 +98,7 @@ def new():
 
 @bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
 def edit(household_id):
-    household = services.get_household(household_id)
+    household = services.household_for(current_user, household_id)
     form = HouseholdForm(obj=household)
     if not form.is_submitted():
         form.status.data, form.id_number.data = household.status.value, ""
@@ -105,7 +107,7 @@ def edit(household_id):
             services.update_household(current_user, household, form.data_for_service(keep_id_number=True))
         except DomainError as err:
             db.session.rollback()
-            household = services.get_household(household_id)
+            household = services.household_for(current_user, household_id)
             apply_errors(form, err)
         else:
             db.session.commit()
@@ -158,12 +160,12 @@ def _show(household, unmasked=None):
 
 @bp.get("/<int:household_id>")
 def show(household_id):
-    return _show(services.get_household(household_id))
+    return _show(services.household_for(current_user, household_id))
 
 
 @bp.post("/<int:household_id>/unmask")
 def unmask(household_id):
-    household = services.get_household(household_id)
+    household = services.household_for(current_user, household_id)
     if not EmptyForm().validate_on_submit():
         flash(_("Please try again."), "error")
         return redirect(url_for("households.show", household_id=household_id))
@@ -177,8 +179,9 @@ def unmask(household_id):
 
 @bp.get("/links")
 def link_queue():
-    proposed = db.session.scalars(select(BenefitLink).where(BenefitLink.status == LinkStatus.proposed)
-                                  .order_by(BenefitLink.created_at).limit(200)).all()
+    proposed = db.session.scalars(services.visible_households(
+        current_user, select(BenefitLink).join(Household, Household.id == BenefitLink.household_id)
+        .where(BenefitLink.status == LinkStatus.proposed).order_by(BenefitLink.created_at).limit(200))).all()
     return render_template(
         "households/links.html", links=proposed, form=DecideForm(),
         coops=_names(Cooperative.name, Cooperative.id, {k.cooperative_id for k in proposed}),
@@ -188,7 +191,10 @@ def link_queue():
 
 @bp.post("/links/<int:link_id>/<any(approve, reject):decision>")
 def decide(link_id, decision):
-    link = db.session.get(BenefitLink, link_id) or abort(404)
+    link = db.session.get(BenefitLink, link_id) if link_id < 2**31 else None
+    if link is None:
+        abort(404)
+    services.household_for(current_user, link.household_id)  # 404 outside the staff member's counties
     form = DecideForm()
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")

@@ -31,11 +31,14 @@ def redis_configured() -> bool:
 
 
 def connection() -> Redis:
-    """The app's Redis client for jobs, made on first use (redis-py's pool
-    reconnects by itself in a forked process)."""
+    """The app's Redis client for putting and inspecting jobs, made on first use
+    (redis-py's pool reconnects by itself in a forked process). Short timeouts: a
+    request must not hang on a Redis outage. (The worker blocks on the queues with
+    its own connection.)"""
     client = current_app.extensions.get("jobs_redis")
     if client is None:
-        client = current_app.extensions["jobs_redis"] = Redis.from_url(current_app.config["REDIS_URL"])
+        client = current_app.extensions["jobs_redis"] = Redis.from_url(
+            current_app.config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
     return client
 
 

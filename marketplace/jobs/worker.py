@@ -1,7 +1,6 @@
 """`flask worker`'s machinery: rq's forking Worker with the app context around every
 job, rq's scheduler (retries with backoff, enqueue_in) and, in a child process, rq's
 CronScheduler for the periodic jobs."""
-import logging
 import multiprocessing
 import os
 
@@ -11,8 +10,6 @@ from rq import Queue, Worker
 from ..extensions import db
 from .queue import QUEUES
 from .schedule import cron_scheduler
-
-log = logging.getLogger("marketplace.jobs")
 
 
 class AppWorker(Worker):

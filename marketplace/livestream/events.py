@@ -47,9 +47,13 @@ def init_app(app):
 def _number(session):
     """Number and store the queued events (the commit's flush writes them)."""
     queued = session.info.pop(QUEUED, [])
+    shows = Show.__table__
     for show_id, type_, data in queued:
-        seq = session.execute(update(Show).where(Show.id == show_id).values(event_seq=Show.event_seq + 1)
-                              .returning(Show.event_seq).execution_options(synchronize_session=False)).scalar_one()
+        # on the session's connection, past the ORM's hooks: the counter is no storefront
+        # change (catalog/changes.py would empty the page cache for every chat line)
+        seq = session.connection().execute(update(shows).where(shows.c.id == show_id)
+                                           .values(event_seq=shows.c.event_seq + 1)
+                                           .returning(shows.c.event_seq)).scalar_one()
         record = ShowEvent(show_id=show_id, seq=seq, type=type_, data=data)
         session.add(record)
         session.info.setdefault(PENDING, []).append((show_id, as_message(record)))

@@ -10,29 +10,52 @@ No database transaction stays open while the stream waits.
 import json
 import time
 
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..core.db import utcnow
 from ..extensions import db
 from .events import channel, events_after
 from .models import Show, ShowViewer
 
 KEEPALIVE_SECONDS = 15
 VIEWERS_EVERY_SECONDS = 5
-_TEXT = "_sse_text"  #: where a published message keeps its formatted text
+STATE_TTL_SECONDS = 2.0  #: longest reuse of a room's state for new viewers (see _room_state)
+_TEXT = "_sse_text"  #: where a published or shared state message keeps its formatted text
 
 
 def format_event(message: dict) -> str:
     return f"id: {message['id']}\nevent: {message['type']}\ndata: {json.dumps(message['data'], ensure_ascii=False)}\n\n"
 
 
-def _initial(show_id: int, last_seen: int | None) -> tuple[list[dict], int]:
+def _initial(app, show_id: int, last_seen: int | None) -> tuple[list[dict], int]:
     try:
-        show = db.session.get(Show, show_id)
         if last_seen is not None:
             backlog = events_after(show_id, last_seen)
             return backlog, (backlog[-1]["id"] if backlog else last_seen)
-        current = show.event_seq
-        return _state_messages(show, current), current
+        return _room_state(app, show_id)
     finally:
         db.session.remove()  # release the connection before the long wait
+
+
+def _room_state(app, show_id: int) -> tuple[list[dict], int]:
+    """The room's state for a new viewer. Viewers arrive in crowds (the show starts, a
+    server restarts and every viewer reconnects), so this process builds the state once
+    per change of the room and hands the same messages to everyone who arrives while
+    the room's event number stays the same (for at most STATE_TTL_SECONDS, so a change
+    that is no room event, a product's new title, shows up soon)."""
+    states = app.extensions.setdefault("live_room_states", {})
+    seq = db.session.scalar(select(Show.event_seq).where(Show.id == show_id))
+    cached = states.get(show_id)
+    if cached and cached[0] == seq and time.monotonic() - cached[1] < STATE_TTL_SECONDS:
+        return cached[2], seq
+    show = db.session.get(Show, show_id)
+    messages = _state_messages(show, show.event_seq)
+    if len(states) > 1000:  # rooms nobody joined lately
+        states.clear()
+    states[show_id] = (show.event_seq, time.monotonic(), messages)
+    return messages, show.event_seq
 
 
 def _state_messages(show, seq) -> list[dict]:
@@ -59,16 +82,29 @@ def _catch_up(show_id, after) -> list[dict]:
 
 
 def record_viewer(show_id: int, viewer_key: str) -> None:
+    """Count a distinct viewer once: one INSERT that does nothing when the row exists
+    (the unique key decides, so two tabs of one viewer racing are fine too)."""
     try:
-        exists = db.session.scalar(db.select(ShowViewer.id).where(ShowViewer.show_id == show_id,
-                                                                  ShowViewer.viewer_key == viewer_key))
-        if not exists:
-            db.session.add(ShowViewer(show_id=show_id, viewer_key=viewer_key))
-            db.session.commit()
-    except Exception:  # noqa: BLE001 - a race with the same viewer's other tab; counting is best effort
+        dialect = db.session.get_bind().dialect.name
+        insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}.get(dialect)
+        if insert is None:
+            _record_viewer_portably(show_id, viewer_key)
+        else:
+            db.session.execute(insert(ShowViewer).values(show_id=show_id, viewer_key=viewer_key,
+                                                         first_seen_at=utcnow())
+                               .on_conflict_do_nothing(index_elements=["show_id", "viewer_key"]))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - counting is best effort; the stream goes on
         db.session.rollback()
     finally:
         db.session.remove()
+
+
+def _record_viewer_portably(show_id, viewer_key):
+    exists = db.session.scalar(select(ShowViewer.id).where(ShowViewer.show_id == show_id,
+                                                           ShowViewer.viewer_key == viewer_key))
+    if not exists:
+        db.session.add(ShowViewer(show_id=show_id, viewer_key=viewer_key))
 
 
 def event_stream(app, show_id: int, last_seen: int | None, max_seconds: float | None = None):
@@ -78,10 +114,8 @@ def event_stream(app, show_id: int, last_seen: int | None, max_seconds: float | 
         broker = app.extensions["broker"]
         sub = broker.subscribe(channel(show_id))
         try:
-            messages, last = _initial(show_id, last_seen)
-            yield "retry: 3000\n\n"
-            for message in messages:
-                yield format_event(message)
+            messages, last = _initial(app, show_id, last_seen)
+            yield "retry: 3000\n\n" + "".join(shared_text(m) for m in messages)
             if last_seen is None:  # a new viewer sees the count at once (a resuming one has it)
                 yield _viewers(broker, show_id, last)
             yield from _follow(app, broker, sub, show_id, last, max_seconds)
@@ -125,8 +159,9 @@ def _texts(incoming, show_id, last) -> tuple[list[str], int]:
 
 
 def shared_text(message: dict) -> str:
-    """The SSE text of a published message. The broker hands the same dict to every
-    stream of the room in this process, so it is formatted once, not once per viewer."""
+    """The SSE text of a published message or a shared state message. The broker hands
+    the same dict to every stream of the room in this process (and _room_state the same
+    state to a crowd), so it is formatted once, not once per viewer."""
     text = message.get(_TEXT)
     if text is None:
         text = message[_TEXT] = format_event(message)

@@ -12,10 +12,10 @@ import json
 import random
 from datetime import date, datetime
 
-from flask import Blueprint, abort, render_template, request, send_file
-from flask_babel import lazy_gettext as _l
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import and_, case as when, func, or_, select
+from sqlalchemy import func, or_, select
 
 from ..auth.models import User
 from ..coops.models import Cooperative
@@ -24,11 +24,12 @@ from ..core.errors import Forbidden, Invalid, NotFound
 from ..core.validation import Checker
 from ..extensions import db
 from ..households.income import LOCAL
-from ..households.models import EntryKind, Household, LedgerEntry, Payout
+from ..households.models import Household, LedgerEntry, Payout
 from ..orders.models import Checkout, Order, OrderLine, Refund
 from ..payments.models import PaymentEvent
 from . import reconciliation
 from .dashboard import shift_month
+from .jobs import enqueue_verify
 from .scope import counties_of
 
 bp = Blueprint("audit_ws", __name__, url_prefix="/staff/audit")
@@ -239,7 +240,7 @@ def reconcile():
         start, end = period(a["from"], a["to"])
         result = reconciliation.reconcile(coop.id, start, end)
         return {"args": request.args, "coop": coop, "start": start, "end": end, "result": result,
-                "rows": result["households"]}
+                "rows": result["households"], "coop_scoped": counties_of(current_user) is not None}
     return _page_or_error("audit/reconciliation.html", build)
 
 
@@ -257,6 +258,24 @@ def export(fmt):
         mimetype, name = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", name + ".xlsx"
     return send_file(io.BytesIO(body), mimetype=mimetype, as_attachment=True, download_name=name,
                      max_age=0)
+
+
+@bp.post("/verify-ledger")
+def verify_ledger():
+    """Verify the whole chain now (programme-level staff): queued with Redis, else inline."""
+    require_programme_level(current_user)
+    result = enqueue_verify(current_user.id)
+    if result.get("queued"):
+        flash(_("The ledger's verification was queued; its result shows here when it has run."), "success")
+    elif result.get("skipped"):
+        flash(_("A verification of the ledger is already running."), "success")
+    elif result["ok"]:
+        flash(_("The ledger's hash chain is intact: %(n)d entries verified.", n=result["entries"]), "success")
+    else:
+        flash(_("The ledger's hash chain is broken at entry %(seq)s: %(problem)s.",
+                seq=result["first_broken"]["seq"], problem=result["first_broken"]["problem"]), "error")
+    back = {k: request.form[k] for k in ("cooperative_id", "from", "to") if request.form.get(k)}
+    return redirect(url_for("audit_ws.reconcile", **back))
 
 
 @bp.get("/sample")

@@ -7,18 +7,17 @@ open case is `monitored`, `assisted` once a measure is decided and working, and
 `stable` again when the case is closed (risk removed) or dismissed."""
 from datetime import timedelta
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select
 
 from ..core import audit
 from ..core.db import utcnow
 from ..core.errors import Conflict, Forbidden, Invalid
 from ..core.validation import Checker
-from ..core.audit import AuditRecord
 from ..extensions import db
-from ..households.models import Household, HouseholdStatus as H
+from ..households.models import HouseholdStatus as H
 from .models import Case, CaseStatus as S, CaseStep, Measure, MeasureKind, StaffLevel
 from .scope import ensure_can_see, level_in
 
@@ -55,56 +54,6 @@ def open_case(household, reasons, now=None) -> Case:
     audit.record(None, "case.open", case, before={"household_status": before.value},
                  after={"household_id": household.id, "reasons": reasons, "household_status": household.status.value})
     return case
-
-
-#: the predicate of the partial unique index uq_cases_one_open_per_household, word for word
-#: (migration 0005): ON CONFLICT names it so the database picks that index
-ONE_OPEN_CASE = text("status IN ('identified','village_review','township_check','county_decision','assisted')")
-BATCH = 1000
-
-
-def _insert_skipping_open(table):
-    """INSERT ... ON CONFLICT (household_id) WHERE <open> DO NOTHING, in this database's dialect."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(table).on_conflict_do_nothing(index_elements=[table.c.household_id],
-                                                        index_where=ONE_OPEN_CASE)
-
-
-def open_cases(found: dict[int, list], statuses: dict[int, H], now=None) -> list[int]:
-    """Open a case for each household in `found` ({household_id: reasons}): what the scan
-    does for thousands of households at once, in a few statements per thousand. A
-    household that has an open case (opened a moment ago by a concurrent scan, say) is
-    skipped: the partial unique index decides, and the insert does nothing for it.
-    `statuses` holds each household's status, for the audit record. Returns the ids of
-    the households that got a case."""
-    if not found:
-        return []
-    now = now or utcnow()
-    due = now + timedelta(days=current_app.config["CASE_MEASURE_DAYS"])
-    table = Case.__table__
-    stmt = _insert_skipping_open(table).returning(table.c.id, table.c.household_id)
-    rows = [{"household_id": h, "status": S.identified, "reasons": reasons, "opened_at": now, "due_at": due}
-            for h, reasons in found.items()]
-    opened = []
-    for i in range(0, len(rows), BATCH):
-        opened += db.session.execute(stmt, rows[i:i + BATCH]).all()
-    household_ids = [h for _, h in opened]
-    for i in range(0, len(household_ids), BATCH):
-        db.session.execute(update(Household).where(Household.id.in_(household_ids[i:i + BATCH]),
-                                                   Household.status == H.stable)
-                           .values(status=H.monitored).execution_options(synchronize_session=False))
-    ip = request.remote_addr if has_request_context() else None
-    records = [{"created_at": now, "actor_id": None, "action": "case.open", "object_type": "cases",
-                "object_id": case_id, "ip": ip, "before": {"household_status": statuses[h].value},
-                "after": {"household_id": h, "reasons": found[h], "household_status": (
-                    H.monitored if statuses[h] == H.stable else statuses[h]).value}}
-               for case_id, h in opened]
-    for i in range(0, len(records), BATCH):
-        db.session.execute(insert(AuditRecord.__table__), records[i:i + BATCH])
-    return household_ids
 
 
 def transition(user, case: Case, to: str, comment: str) -> Case:

@@ -11,19 +11,19 @@ owed        what the cooperative owes its households at the end of the period
 
 Discrepancies: accruals in the period without an approved link, payouts without a
 reference, households owed money for longer than 90 days, approved links whose
-household got nothing in the period, and breaks of the ledger's hash chain among the
-cooperative's entries of the period (monitoring/chain.py; the whole chain is what
-`flask ledger verify` checks).
+household got nothing in the period, and breaks of the ledger's hash chain
+(monitoring/chain.py: the latest full verification's, and the cooperative's entries
+written since).
 
-The ledger is read once: one GROUP BY per (household, link) gives every ledger figure,
-the household rows, the stale balances and which links earned and which accruals had
-no approved link. With the sales query, the payouts, the links and the chain check,
-that is five or six statements whatever the number of lines.
+The ledger is read once: one GROUP BY (household, link, kind, in the period or not,
+in the last 90 days or not) of plain sums, folded here into every ledger figure, the
+household rows, the stale balances, which links earned and which accruals had no
+approved link. With the sales, the links, the households' names, the payouts and the
+chain, that is seven statements whatever the number of lines.
 """
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import func, or_, select
 
 from ..extensions import db
 from ..households.income import LOCAL
@@ -34,6 +34,7 @@ from . import chain
 STALE_DAYS = 90
 GOOD_LINK = (LinkStatus.approved, LinkStatus.superseded)  #: a superseded version was approved when it applied
 LEDGER_FIGURES = ("allocated_fen", "absorbed_fen", "paid_out_fen", "owed_fen")
+BATCH = 5000
 
 
 def _bounds(start: date, end: date):
@@ -54,25 +55,26 @@ def _sales(coop_id, lo, hi) -> tuple[int, int]:
 
 
 def _ledger_groups(coop_id, lo, hi, stale_cutoff):
-    """One row per (household, link) with the cooperative's entries up to the period's end."""
-    e, good = LedgerEntry, aliased(BenefitLink)
-    in_period = e.created_at >= lo
-    total = func.coalesce(func.sum(e.amount_fen), 0)
-    groups = (select(
-        e.household_id, e.link_id,
-        func.sum(e.amount_fen).filter(in_period, e.kind.in_([EntryKind.accrual, EntryKind.reversal]))
-        .label("allocated"),
-        func.sum(e.absorbed_fen).filter(in_period, e.kind == EntryKind.reversal).label("absorbed"),
-        func.sum(e.amount_fen).filter(in_period, e.kind == EntryKind.payout).label("payouts"),
-        total.label("owed"),
-        func.sum(e.amount_fen).filter(e.kind == EntryKind.accrual, e.created_at >= stale_cutoff).label("recent"),
-        func.count().filter(in_period, e.kind == EntryKind.accrual).label("accruals"),
-        func.max(good.id).label("approved_link"))
-        .outerjoin(good, and_(good.id == e.link_id, good.cooperative_id == coop_id, good.status.in_(GOOD_LINK)))
-        .where(e.cooperative_id == coop_id, e.created_at < hi)
-        .group_by(e.household_id, e.link_id).subquery())
-    return db.session.execute(select(groups, Household.file_no, Household.county, Household.village)
-                              .join(Household, Household.id == groups.c.household_id)).all()
+    """Sums of the cooperative's entries up to the period's end, per household, link,
+    kind, in the period or before, and in the last 90 days or before."""
+    e = LedgerEntry
+    rows = (select(e.household_id, e.link_id, e.kind, e.amount_fen, e.absorbed_fen,
+                   (e.created_at >= lo).label("in_period"), (e.created_at >= stale_cutoff).label("recent"))
+            .where(e.cooperative_id == coop_id, e.created_at < hi).subquery())
+    keys = (rows.c.household_id, rows.c.link_id, rows.c.kind, rows.c.in_period, rows.c.recent)
+    return db.session.execute(select(*keys, func.sum(rows.c.amount_fen).label("fen"),
+                                     func.sum(rows.c.absorbed_fen).label("absorbed"), func.count().label("n"))
+                              .group_by(*keys)).all()
+
+
+def _names(household_ids) -> dict:
+    """{household_id: (file_no, county, village)}."""
+    ids, out = sorted(household_ids), {}
+    for i in range(0, len(ids), BATCH):
+        out.update((h, (f, c, v)) for h, f, c, v in db.session.execute(select(
+            Household.id, Household.file_no, Household.county, Household.village)
+            .where(Household.id.in_(ids[i:i + BATCH]))))
+    return out
 
 
 def _households(groups) -> list[dict]:
@@ -81,25 +83,41 @@ def _households(groups) -> list[dict]:
     rows = {}
     for g in groups:
         row = rows.setdefault(g.household_id, {
-            "household_id": g.household_id, "file_no": g.file_no, "county": g.county, "village": g.village,
-            "allocated_fen": 0, "absorbed_fen": 0, "paid_out_fen": 0, "owed_fen": 0, "recent_fen": 0})
-        row["allocated_fen"] += int(g.allocated or 0)
-        row["absorbed_fen"] += int(g.absorbed or 0)
-        row["paid_out_fen"] -= int(g.payouts or 0)
-        row["owed_fen"] += int(g.owed or 0)
-        row["recent_fen"] += int(g.recent or 0)
+            "household_id": g.household_id, "allocated_fen": 0, "absorbed_fen": 0, "paid_out_fen": 0,
+            "owed_fen": 0, "recent_fen": 0})
+        fen = int(g.fen or 0)
+        row["owed_fen"] += fen
+        if g.kind == EntryKind.accrual and g.recent:
+            row["recent_fen"] += fen
+        if not g.in_period:
+            continue
+        if g.kind == EntryKind.payout:
+            row["paid_out_fen"] -= fen
+        else:
+            row["allocated_fen"] += fen
+        if g.kind == EntryKind.reversal:
+            row["absorbed_fen"] += int(g.absorbed or 0)
+    names = _names(rows)
+    for h, row in rows.items():
+        row["file_no"], row["county"], row["village"] = names.get(h, ("", "", ""))
     return sorted(rows.values(), key=lambda r: r["file_no"])
 
 
-def _unapproved_accruals(coop_id, lo, hi, groups) -> list[dict]:
+def _earning(groups) -> list:
+    """The groups of accruals written in the period."""
+    return [g for g in groups if g.in_period and g.kind == EntryKind.accrual and g.n]
+
+
+def _unapproved_accruals(coop_id, lo, hi, groups, links) -> list[dict]:
     """Accruals of the period without an approved link: the groups say whether any exist;
     only then are their entries looked up."""
-    bad = [g for g in groups if g.accruals and g.approved_link is None]
+    good = {link.id for link in links if link.status in GOOD_LINK}
+    bad = {g.link_id for g in _earning(groups) if g.link_id not in good}
     if not bad:
         return []
     e = LedgerEntry
-    which = [e.link_id.in_([g.link_id for g in bad if g.link_id is not None])]
-    if any(g.link_id is None for g in bad):
+    which = [e.link_id.in_([k for k in bad if k is not None])]
+    if None in bad:
         which.append(e.link_id.is_(None))
     rows = db.session.execute(select(e.id, e.household_id).where(
         e.cooperative_id == coop_id, e.kind == EntryKind.accrual, e.created_at >= lo, e.created_at < hi,
@@ -122,30 +140,37 @@ def _stale_balances(households) -> list[dict]:
             for r in sorted(households, key=lambda r: r["household_id"]) if r["owed_fen"] > r["recent_fen"]]
 
 
-def _links_without_income(coop_id, start, end, groups) -> list[dict]:
-    earned = {g.link_id for g in groups if g.accruals and g.link_id is not None}
-    rows = db.session.execute(select(BenefitLink.id, BenefitLink.household_id).where(
-        BenefitLink.cooperative_id == coop_id, BenefitLink.status == LinkStatus.approved,
-        BenefitLink.valid_from <= end, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= start))
-        .order_by(BenefitLink.id)).all()
-    return [{"kind": "link_without_income", "link_id": k, "household_id": h} for k, h in rows if k not in earned]
+def _links(coop_id):
+    return db.session.execute(select(BenefitLink.id, BenefitLink.household_id, BenefitLink.status,
+                                     BenefitLink.valid_from, BenefitLink.valid_to)
+                              .where(BenefitLink.cooperative_id == coop_id).order_by(BenefitLink.id)).all()
+
+
+def _links_without_income(start, end, groups, links) -> list[dict]:
+    earned = {g.link_id for g in _earning(groups)}
+    return [{"kind": "link_without_income", "link_id": link.id, "household_id": link.household_id}
+            for link in links if link.status == LinkStatus.approved and link.id not in earned
+            and link.valid_from <= end and (link.valid_to is None or link.valid_to >= start)]
 
 
 def reconcile(coop_id: int, start: date, end: date, today: date | None = None) -> dict:
-    """The figures (see the module's doc), "discrepancies" and "households" (rows with
-    allocated, paid out and owed; only households with something to show)."""
+    """The figures (see the module's doc), "discrepancies", "households" (rows with
+    allocated, paid out and owed; only households with something to show) and "ledger"
+    (when the whole chain was last verified, and how many entries that covered)."""
     lo, hi = _bounds(start, end)
     stale_day = min(today or end, end) - timedelta(days=STALE_DAYS)
     paid, refunded = _sales(coop_id, lo, hi)
     groups = _ledger_groups(coop_id, lo, hi, datetime.combine(stale_day, time.min, LOCAL))
+    links = _links(coop_id)
     households = _households(groups)
     totals = {key: sum(r[key] for r in households) for key in LEDGER_FIGURES}
-    found = (_unapproved_accruals(coop_id, lo, hi, groups) + _payouts_without_reference(coop_id, lo, hi)
-             + _stale_balances(households) + _links_without_income(coop_id, start, end, groups)
-             + chain.breaks(coop_id, lo, hi))
+    chained = chain.check(coop_id, lo, hi)
+    found = (_unapproved_accruals(coop_id, lo, hi, groups, links) + _payouts_without_reference(coop_id, lo, hi)
+             + _stale_balances(households) + _links_without_income(start, end, groups, links) + chained["breaks"])
     shown = [{k: v for k, v in r.items() if k not in ("recent_fen", "absorbed_fen")} for r in households
              if r["allocated_fen"] or r["paid_out_fen"] or r["owed_fen"]]
     return {"cooperative_id": coop_id, "from": start.isoformat(), "to": end.isoformat(), "paid_fen": paid,
             "refunded_fen": refunded, **totals,
             "retained_fen": paid - refunded - totals["allocated_fen"] - totals["absorbed_fen"],
-            "discrepancies": found, "households": shown}
+            "discrepancies": found, "households": shown,
+            "ledger": {"verified_at": chained["verified_at"], "verified_entries": chained["verified_entries"]}}

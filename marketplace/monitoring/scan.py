@@ -9,10 +9,11 @@ the last 90 days (`risk_event`). Income is marketplace income (ledger accruals l
 reversals, by the month they were written in Asia/Shanghai) plus the other income
 staff record; the 12 months end with the scan day's month.
 
-The figures come from SQL aggregates: one GROUP BY over the ledger and one over the
-recorded income, each returning the four sums the rules need per household, so the
-database reads each row once and the scan runs the same handful of statements for
-ten households or twenty thousand. The new cases are inserted in batches (cases.open_cases).
+The figures come from one statement: the households joined to a GROUP BY over the
+ledger and one over the recorded income, which return the sums the rules need per
+household, so the database reads each row once and the scan runs the same handful of
+statements for ten households or twenty thousand. The new cases are opened in bulk
+(opening.py).
 """
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -24,7 +25,7 @@ from ..core.db import utcnow
 from ..extensions import db
 from ..households.income import LOCAL
 from ..households.models import EntryKind, Household, HouseholdStatus, LedgerEntry
-from .cases import open_cases
+from .opening import open_cases
 from .models import Case, IncomeRecord, MonitoringLine, OPEN_STATUSES, RecordKind, RiskEvent
 
 RISK_EVENT_DAYS = 90
@@ -84,17 +85,11 @@ class Window:
 
 @dataclass
 class Figures:
-    """One household's sums over the window, in fen."""
+    """One household's sums over the window, in fen: marketplace plus other income."""
     income: int = 0  #: the 12 months
     last3: int = 0
     prev3: int = 0
     spending: int = 0  #: essential spending, the 12 months
-
-    def add(self, income=0, last3=0, prev3=0, spending=0):
-        self.income += int(income or 0)
-        self.last3 += int(last3 or 0)
-        self.prev3 += int(prev3 or 0)
-        self.spending += int(spending or 0)
 
 
 def _ledger_sums(w: Window):
@@ -102,8 +97,9 @@ def _ledger_sums(w: Window):
     at = LedgerEntry.created_at
     amount = LedgerEntry.amount_fen
     last3, prev3 = _local_midnight(w.last3), _local_midnight(w.prev3)
-    return (select(LedgerEntry.household_id, func.sum(amount), func.sum(amount).filter(at >= last3),
-                   func.sum(amount).filter(and_(at >= prev3, at < last3)), literal_column("0"))
+    return (select(LedgerEntry.household_id, func.sum(amount).label("income"),
+                   func.sum(amount).filter(at >= last3).label("last3"),
+                   func.sum(amount).filter(and_(at >= prev3, at < last3)).label("prev3"))
             .where(LedgerEntry.kind.in_([EntryKind.accrual, EntryKind.reversal]),
                    at >= _local_midnight(w.first), at < _local_midnight(w.today + timedelta(days=1)))
             .group_by(LedgerEntry.household_id))
@@ -113,20 +109,29 @@ def _record_sums(w: Window):
     """Other income (three sums, as for the ledger) and essential spending per household."""
     month, amount = IncomeRecord.month, IncomeRecord.amount_fen
     income = IncomeRecord.kind == RecordKind.income
-    return (select(IncomeRecord.household_id, func.sum(amount).filter(income),
-                   func.sum(amount).filter(income, month >= w.last3),
-                   func.sum(amount).filter(income, month >= w.prev3, month < w.last3),
-                   func.sum(amount).filter(IncomeRecord.kind == RecordKind.spending))
+    return (select(IncomeRecord.household_id, func.sum(amount).filter(income).label("income"),
+                   func.sum(amount).filter(income, month >= w.last3).label("last3"),
+                   func.sum(amount).filter(income, month >= w.prev3, month < w.last3).label("prev3"),
+                   func.sum(amount).filter(IncomeRecord.kind == RecordKind.spending).label("spending"))
             .where(month >= w.first, month <= w.this_month).group_by(IncomeRecord.household_id))
 
 
-def gather(w: Window) -> dict[int, Figures]:
-    """{household_id: Figures} for every household with income or spending in the window."""
-    figures: dict[int, Figures] = {}
-    for stmt in (_ledger_sums(w), _record_sums(w)):
-        for household_id, income, last3, prev3, spending in db.session.execute(stmt):
-            figures.setdefault(household_id, Figures()).add(income, last3, prev3, spending)
-    return figures
+def households_with_figures(w: Window):
+    """Every household still in the programme with its figures and whether a risk event
+    was recorded in the last 90 days: one statement, the sums grouped by the database."""
+    ledger, records = _ledger_sums(w).subquery("ledger"), _record_sums(w).subquery("records")
+    risky = (select(RiskEvent.household_id).distinct()
+             .where(RiskEvent.occurred_on >= w.today - timedelta(days=RISK_EVENT_DAYS), RiskEvent.occurred_on <= w.today)
+             .subquery("risky"))
+    both = lambda name: func.coalesce(ledger.c[name], 0) + func.coalesce(records.c[name], 0)  # noqa: E731
+    return db.session.execute(
+        select(Household.id, Household.members, Household.enrolled_at, Household.status, both("income"),
+               both("last3"), both("prev3"), func.coalesce(records.c.spending, 0),
+               risky.c.household_id.is_not(None))
+        .outerjoin(ledger, ledger.c.household_id == Household.id)
+        .outerjoin(records, records.c.household_id == Household.id)
+        .outerjoin(risky, risky.c.household_id == Household.id)
+        .where(Household.status != HouseholdStatus.exited))
 
 
 def evaluate(members: int, enrolled_at: date, f: Figures, line_fen: int | None, risky: bool, w: Window,
@@ -153,19 +158,15 @@ def run_scan(today: date | None = None) -> dict:
     household another scan has just opened a case for."""
     w = Window(today or utcnow().astimezone(LOCAL).date())
     line = db.session.scalar(select(MonitoringLine.yuan_per_person).where(MonitoringLine.year == w.today.year))
-    figures = gather(w)
-    risky = set(db.session.scalars(select(RiskEvent.household_id).distinct().where(
-        RiskEvent.occurred_on >= w.today - timedelta(days=RISK_EVENT_DAYS), RiskEvent.occurred_on <= w.today)))
+    line_fen = line * 100 if line else None
     open_ids = set(db.session.scalars(select(Case.household_id).where(Case.status.in_(OPEN_STATUSES))))
-    households = db.session.execute(select(Household.id, Household.members, Household.enrolled_at, Household.status)
-                                    .where(Household.status != HouseholdStatus.exited)).all()
-    drop, empty = current_app.config["MONITORING_DROP_PCT"], Figures()
-    hits, statuses = {}, {}
-    for household_id, members, enrolled_at, status in households:
-        reasons = evaluate(members, enrolled_at, figures.get(household_id, empty), line * 100 if line else None,
-                           household_id in risky, w, drop)
+    drop = current_app.config["MONITORING_DROP_PCT"]
+    hits, statuses, households = {}, {}, 0
+    for household_id, members, enrolled_at, status, *sums, risky in households_with_figures(w):
+        households += 1
+        reasons = evaluate(members, enrolled_at, Figures(*map(int, sums)), line_fen, risky, w, drop)
         if reasons:
             hits[household_id], statuses[household_id] = reasons, status
     new = {h: r for h, r in hits.items() if h not in open_ids}
     opened = open_cases(new, statuses)
-    return {"households": len(households), "opened": len(opened), "already_open": len(hits) - len(opened)}
+    return {"households": households, "opened": len(opened), "already_open": len(hits) - len(opened)}

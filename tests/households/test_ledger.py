@@ -1,5 +1,6 @@
 """The ledger: accruals when paid, exact reversals on refunds, payouts within the
 balance, append-only in the database, and a hash chain that shows tampering."""
+import os
 from datetime import date
 
 import pytest
@@ -125,12 +126,12 @@ def test_verify_finds_an_entry_edited_behind_the_applications_back(app, make, se
     paid_order(make, product, 1)
     paid_order(make, product, 2)
     assert ledger.verify() == {"ok": True, "entries": 4}
-    first = db.session.scalar(db.select(LedgerEntry.id).order_by(LedgerEntry.seq).offset(1).limit(1))
-    _tamper(f"UPDATE ledger_entries SET amount_fen = amount_fen + 100 WHERE id = {first}")
-    result = ledger.verify()
-    assert not result["ok"] and result["first_broken"]["id"] == first and "edited" in result["first_broken"]["problem"]
+    second = db.session.scalar(db.select(LedgerEntry.id).where(LedgerEntry.seq == 2))
+    _tamper("UPDATE ledger_entries SET amount_fen = amount_fen + 100 WHERE seq = 2")
+    assert ledger.verify() == {"ok": False, "entries": 1, "first_broken": {
+        "id": second, "seq": 2, "problem": "content does not match its hash: the entry was edited"}}
     out = app.test_cli_runner().invoke(args=["ledger", "verify"])
-    assert out.exit_code == 1 and str(first) in out.output
+    assert out.exit_code == 1 and f"entry id {second} (seq 2)" in out.output and "edited" in out.output
 
 
 def test_verify_finds_a_deleted_entry(make, setup):
@@ -140,6 +141,71 @@ def test_verify_finds_a_deleted_entry(make, setup):
     _tamper("DELETE FROM ledger_entries WHERE seq = 2")
     result = ledger.verify()
     assert not result["ok"] and result["first_broken"]["seq"] == 3
+
+
+def _rehash_seq_3():
+    """Edit entry 3 and give it a matching hash, as a forger who knows the rule would."""
+    row = db.session.execute(db.select(*[getattr(LedgerEntry, n) for n in ledger.HASHED], LedgerEntry.prev_hash)
+                             .where(LedgerEntry.seq == 3)).one()._asdict()
+    row["amount_fen"] += 1
+    return (f"UPDATE ledger_entries SET amount_fen = {row['amount_fen']}, "
+            f"hash = '{ledger.entry_hash(row, row['prev_hash'])}' WHERE seq = 3")
+
+
+TAMPERING = [  # (what was done, SQL, first broken seq, problem, good entries before it)
+    ("an amount raised", lambda: "UPDATE ledger_entries SET amount_fen = amount_fen + 1 WHERE seq = 3", 3,
+     "edited", 2),
+    ("a reversal's absorbed part changed", lambda: "UPDATE ledger_entries SET absorbed_fen = 7 WHERE seq = 5", 5,
+     "edited", 4),
+    ("an edit with its own hash recomputed", _rehash_seq_3, 4, "does not follow the previous entry", 3),
+    ("an entry deleted", lambda: "DELETE FROM ledger_entries WHERE seq = 4", 5, "deleted", 3),
+    ("the newest entry deleted", lambda: "DELETE FROM ledger_entries WHERE seq = 6", 6, "missing at the end", 5),
+]
+
+
+@pytest.mark.parametrize("what,sql,seq,problem,good", TAMPERING, ids=[t[0] for t in TAMPERING])
+def test_verify_names_the_first_tampered_entry_and_both_checks_agree(app, make, setup, what, sql, seq, problem,
+                                                                     good):
+    coop, product, *_ = setup
+    for quantity in (1, 2, 3):
+        paid_order(make, product, quantity)  # 6 entries, 2 per order
+    _tamper(sql())
+    result = ledger.verify()
+    assert not result["ok"] and result["first_broken"]["seq"] == seq and problem in result["first_broken"]["problem"]
+    assert result["entries"] == good
+    # on PostgreSQL verify() runs in the database; the Python walk must find the same entry
+    broken, checked, _ = ledger.verify_in_python()
+    if broken is not None:
+        assert (broken["seq"], broken["id"], ledger.PROBLEMS[broken["problem"]]) == (
+            seq, result["first_broken"]["id"], result["first_broken"]["problem"])
+    else:  # only the end is missing: the chain itself is whole
+        assert checked == good and "missing at the end" in result["first_broken"]["problem"]
+    out = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert out.exit_code == 1 and f"(seq {seq})" in out.output
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: a trigger bypass")
+def test_an_owner_who_switches_the_triggers_off_is_still_caught(make, setup):
+    """The database owner can edit past the append-only trigger without dropping it
+    (session_replication_role = replica): the hash chain still names the entry."""
+    coop, product, *_ = setup
+    paid_order(make, product, 1)
+    paid_order(make, product, 1)
+    db.session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        assert conn.execute(text("UPDATE ledger_entries SET amount_fen = 1 WHERE seq = 3")).rowcount == 1
+    result = ledger.verify()
+    assert result["first_broken"]["seq"] == 3 and "edited" in result["first_broken"]["problem"]
+    assert result["entries"] == 2
+
+
+def test_verify_of_an_empty_and_of_a_whole_ledger(make, setup):
+    assert ledger.verify() == {"ok": True, "entries": 0}
+    coop, product, *_ = setup
+    paid_order(make, product, 1)
+    assert ledger.verify() == {"ok": True, "entries": 2}
+    assert ledger.verify_in_python()[:2] == (None, 2)
 
 
 def _tamper(sql):

@@ -13,17 +13,10 @@ from marketplace.jobs import worker
 from marketplace.livestream import reminders, services
 from marketplace.orders.models import Checkout
 from tests.conftest import owner_of
+from tests.jobs.servers import clear_job_keys
 from tests.orders.helpers import place
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
-#: keys the tests may leave behind: rq's, and the jobs' locks
-KEY_PATTERNS = ("rq:*", "marketplace:jobs:*")
-
-
-def _clear(client: Redis) -> None:
-    for pattern in KEY_PATTERNS:
-        for key in client.scan_iter(pattern):
-            client.delete(key)
 
 
 @pytest.fixture
@@ -31,9 +24,9 @@ def redis_url():
     if not REDIS_URL:
         pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the RQ queues")
     client = Redis.from_url(REDIS_URL)
-    _clear(client)
+    clear_job_keys(client)
     yield REDIS_URL
-    _clear(client)
+    clear_job_keys(client)
     client.close()
 
 

@@ -11,6 +11,16 @@ import requests
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+#: Redis keys the job tests may leave behind: rq's, and the jobs' locks
+JOB_KEY_PATTERNS = ("rq:*", "marketplace:jobs:*")
+
+
+def clear_job_keys(client) -> None:
+    for pattern in JOB_KEY_PATTERNS:
+        for key in client.scan_iter(pattern):
+            client.delete(key)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -27,6 +37,8 @@ def wait_until(check, seconds=30.0, what="condition"):
 
 
 def app_environment(database_url: str, tmp_path, **extra) -> dict:
+    """The production configuration on the test database. Pass SECRET_KEY=the test app's
+    when the processes must read what the test wrote with it (identity numbers)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TEST_", "PYTEST_"))}
     env.update(MARKETPLACE_CONFIG="production", SECRET_KEY="multi-process-test-secret", DATABASE_URL=database_url,
                UPLOAD_FOLDER=str(tmp_path / "uploads"), BASE_URL="http://127.0.0.1")
@@ -44,7 +56,8 @@ def gunicorns(env: dict, tmp_path, count: int = 2):
     servers = [_start(env, config, tmp_path / f"gunicorn-{n}.log") for n in range(count)]
     try:
         for url, process, log_path in servers:
-            wait_until(lambda: _healthy(url, process), what=f"gunicorn on {url} (log: {log_path})")
+            # a generous deadline: booting the app takes seconds, many more on a busy machine
+            wait_until(lambda: _healthy(url, process), seconds=120, what=f"gunicorn on {url} (log: {log_path})")
         yield [url for url, _, _ in servers]
     finally:
         for _, process, _ in servers:
@@ -58,6 +71,7 @@ def _start(env, config, log_path):
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(config), "-w", "1", "-k", "gthread", "--threads", "2",
+             "--no-control-socket",  # one shared path per user by default: concurrent servers would fight over it
              "-b", f"127.0.0.1:{port}", "wsgi:app"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     return f"http://127.0.0.1:{port}", process, log_path
 

@@ -76,10 +76,13 @@ def login(app, user):
 
 def test_jobs_page_is_for_admins_and_explains_inline_mode(app, make):
     assert app.test_client().get("/admin/jobs").status_code == 302  # to the login page
-    assert login(app, make.staff()).get("/admin/jobs").status_code == 403
+    staff = login(app, make.staff())
+    assert staff.get("/admin/jobs").status_code == 403
+    assert 'href="/admin/jobs"' not in staff.get("/").get_data(as_text=True)
     page = login(app, make.user(role=Role.admin)).get("/admin/jobs")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
+    assert 'href="/admin/jobs"' in html  # the admin's menu leads here
     assert "REDIS_URL is not set, so there is no queue" in html
     assert "flask orders expire-reservations" in html  # what to put in cron instead
     assert "every 60 seconds" in html

@@ -168,6 +168,8 @@ def test_report_figures_equal_hand_computed_sums(api, client, login, make, world
     per = {p["product_id"]: (p["orders"], p["units"], p["gmv_fen"]) for p in report["products"]}
     assert per == {a.id: (2, 3, 3 * 2990), b.id: (1, 3, 4500)}
     assert first.lines[0].unit_price_fen == 2990
+    assert report["households"] == [{"household_id": h1.id, "file_no": h1.file_no, "village": h1.village,
+                                     "income_fen": 598 + 299 + 150}]
 
     error(api("get", f"/livestreams/{world.show.id}/report", user=world.buyer), 404)
     assert api("get", f"/livestreams/{world.show.id}/report", user=make.staff()).status_code == 200

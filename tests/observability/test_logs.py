@@ -1,21 +1,19 @@
 """Request ids and JSON logs: an operator follows one request through every line it wrote."""
 import json
+import logging
 import re
 
 import pytest
 
 from marketplace.auth.services import issue_api_token
 from marketplace.extensions import db
-from marketplace.observability import logs
 from tests.orders.helpers import ADDRESS, items
 
 
 @pytest.fixture
 def json_app(app_factory, app):
     """The app logging JSON to stderr, as in production (on the test database)."""
-    json_app = app_factory(LOG_FORMAT="json")
-    yield json_app
-    logs.uninstall()
+    return app_factory(LOG_FORMAT="json")
 
 
 def lines(capsys) -> list[dict]:
@@ -74,8 +72,6 @@ def test_anonymous_requests_log_no_user_and_probes_stay_quiet(json_app, capsys):
 
 
 def test_lines_outside_a_request_have_no_request_id(json_app, capsys):
-    import logging
-
     logging.getLogger("marketplace.jobs").warning("reservation sweep took %ss", 12)
     line = next(line for line in lines(capsys) if line["logger"] == "marketplace.jobs")
     assert line["message"] == "reservation sweep took 12s" and line["request_id"] is None
@@ -83,14 +79,8 @@ def test_lines_outside_a_request_have_no_request_id(json_app, capsys):
 
 def test_text_logs_for_people_show_the_request_id(app_factory, app, capsys):
     app_factory(LOG_FORMAT="text", TESTING=False)
-    try:
-        import logging
-
-        logging.getLogger("marketplace.mail").warning("outside")
-        err = capsys.readouterr().err
-        assert re.search(r"WARNING marketplace\.mail \[-\] outside", err)
-    finally:
-        logs.uninstall()
+    logging.getLogger("marketplace.mail").warning("outside")
+    assert re.search(r"WARNING marketplace\.mail \[-\] outside", capsys.readouterr().err)
 
 
 @pytest.mark.parametrize("setting,value,complaint", [("LOG_FORMAT", "xml", "LOG_FORMAT must be one of"),

@@ -4,7 +4,6 @@ import json
 import pytest
 from redis import Redis
 
-from marketplace.observability import logs
 
 REDIS_URL = "redis://127.0.0.1:6379/8"
 VIA_PROXY = {"REMOTE_ADDR": "127.0.0.1"}  # nginx on the same host
@@ -19,8 +18,7 @@ def seen_client_address(capsys, client, **headers) -> str:
 @pytest.fixture
 def proxied(app_factory, app):
     """The app behind one proxy, logging JSON (the access line shows the client address it saw)."""
-    yield app_factory(PROXY_FIX="1", LOG_FORMAT="json")
-    logs.uninstall()
+    return app_factory(PROXY_FIX="1", LOG_FORMAT="json")
 
 
 def test_behind_one_proxy_the_client_address_is_the_one_the_proxy_saw(proxied, capsys):
@@ -46,16 +44,12 @@ def test_behind_a_proxy_links_use_the_public_scheme_and_host(proxied, make):
 
 
 def test_without_proxy_fix_forwarded_headers_are_ignored(app_factory, app, make, capsys):
-    direct = app_factory(LOG_FORMAT="json")
-    try:
-        client = direct.test_client()
-        assert seen_client_address(capsys, client, **{"X-Forwarded-For": "198.51.100.7"}) == "127.0.0.1"
-        product_id = make.product().id
-        forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
-        url = client.get(f"/api/v1/products/{product_id}", headers=forged).get_json()["url"]
-        assert url == f"http://localhost/products/{product_id}"
-    finally:
-        logs.uninstall()
+    client = app_factory(LOG_FORMAT="json").test_client()
+    assert seen_client_address(capsys, client, **{"X-Forwarded-For": "198.51.100.7"}) == "127.0.0.1"
+    product_id = make.product().id
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"}
+    url = client.get(f"/api/v1/products/{product_id}", headers=forged).get_json()["url"]
+    assert url == f"http://localhost/products/{product_id}"
 
 
 @pytest.mark.parametrize("value", ["two", "-1", "9"])
