@@ -127,18 +127,17 @@ if _json_logs:
 
 # --- Prometheus: one metrics directory per master, summed at /metrics -------------------
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is imported, which happens in
-# each worker (preload_app is off) after this file has set it.
+# each worker (preload_app is off) after on_starting has set it.
 
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=f"{proc_name}-metrics-")
-    _made_metrics_dir = True
-else:
-    _made_metrics_dir = False
+_OWN_METRICS_DIR = os.path.join(tempfile.gettempdir(), f"{proc_name}-metrics-")
 
 
 def on_starting(server):
-    """A new master: samples of a previous run's workers must not be summed in."""
-    path = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    """A new master (before any worker): the workers' metrics directory, which they
+    inherit through the environment; samples of a previous run must not be summed in."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=os.path.basename(_OWN_METRICS_DIR))
     os.makedirs(path, exist_ok=True)
     for name in os.listdir(path):
         if name.endswith(".db"):
@@ -153,5 +152,7 @@ def child_exit(server, worker):
 
 
 def on_exit(server):
-    if _made_metrics_dir:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    """Remove the directory if on_starting made it (also after reloads, which re-read this file)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if path.startswith(_OWN_METRICS_DIR):
+        shutil.rmtree(path, ignore_errors=True)

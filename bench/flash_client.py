@@ -94,17 +94,22 @@ async def open_all(host, port, count, batch=100) -> list[Connection]:
 
 
 async def burst(conns, requests: list[bytes], timeout=120.0) -> tuple[float, list[Answer]]:
-    """Write every request at once, one per connection (all writes happen in one turn
-    of the event loop, before any answer is read); returns (start time, answers in
-    request order)."""
-    async def one(conn, data):
-        if conn.writer is None:
-            await conn.reopen()
-        if conn.writer is None:
-            return Answer(0, b"", time.perf_counter())
-        conn.send(data)
-        return await conn.answer(timeout)
+    """Write every request at once, one per connection, all in one turn of the event loop
+    before any answer is read; with fewer connections than requests (a reverse proxy's
+    upstream pool) each connection sends its share one after another. Returns (start
+    time, answers in request order)."""
+    answers: list[Answer | None] = [None] * len(requests)
+
+    async def serve(k, conn):
+        for i in range(k, len(requests), len(conns)):
+            if conn.writer is None:
+                await conn.reopen()
+            if conn.writer is None:
+                answers[i] = Answer(0, b"", time.perf_counter())
+                continue
+            conn.send(requests[i])
+            answers[i] = await conn.answer(timeout)
 
     start = time.perf_counter()
-    answers = await asyncio.gather(*(one(c, r) for c, r in zip(conns, requests)))
-    return start, list(answers)
+    await asyncio.gather(*(serve(k, c) for k, c in enumerate(conns)))
+    return start, answers

@@ -55,9 +55,13 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
     out = [
         "## Flash sale: 1,000 buyers, 100 units, through the checkout API", "",
         f"What it measures: {args.buyers:,} buyers press \"buy\" at the same instant on a product with "
-        f"{args.units} units. Each buyer has an API token of their own and a keep-alive connection opened before "
-        "the sale; every `POST /api/v1/checkouts` (one unit, a shipping address) is written in the same turn of "
-        "the load generator's event loop (`bench/flash_client.py`, asyncio). The winners then pay "
+        f"{args.units} units. Each buyer has an API token of their own; " + (
+            f"the buyers share {args.connections} keep-alive connections (like a reverse proxy's upstream pool), "
+            "each sending its share of the `POST /api/v1/checkouts` (one unit, a shipping address) one after "
+            "another from the same instant" if args.connections else
+            "each has a keep-alive connection opened before the sale, and every `POST /api/v1/checkouts` (one "
+            "unit, a shipping address) is written in the same turn of the load generator's event loop") +
+        " (`bench/flash_client.py`, asyncio). The winners then pay "
         "(`POST confirm_url`, the demo provider) and the database is checked. The real app runs the production "
         "config under gunicorn on PostgreSQL (`bench/flash_app.py`: the demo payment provider allowed, and "
         "ProxyFix so that each buyer's `X-Forwarded-For` address counts for the per-address checkout rate limit, "

@@ -18,12 +18,12 @@ def pin_rows(results):
     rows, n = [], {"app": 0, "bare": 0}
     for r in results["rounds"]:
         n[r["name"]] += 1
-        for label in ("idle", "sale"):
+        for label in ("pins_idle", "pins_sale"):
             s = r.get(label)
             if not s or not s.get("n"):
                 continue
             what = {"app": "real app", "bare": "bare yardstick"}[r["name"]]
-            what += ", during the flash sale" if label == "sale" else ""
+            what += ", during the flash sale" if label == "pins_sale" else ""
             rows.append((str(n[r["name"]]), what, str(s["pins"]), f"{r['peak_streaming']:,}",
                          f"{r['open_at_stop']:,}", _ms(s["p50"]), _ms(s["p99"]), _ms(s["max"]),
                          f"{s['share_within']:.2%}", f"{s['worst_pin_share']:.2%}",

@@ -91,13 +91,13 @@ class Gunicorn:
     def __init__(self, name, app_spec, env, logdir, options, ready_path="/healthz"):
         self.name, self.port, self.ready_path, self.options = name, free_port(), ready_path, options
         self.log_path = os.path.join(logdir, re.sub(r"[^\w.-]+", "_", name) + ".log")
-        self.cmd = [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{self.port}",
-                    "--error-logfile", self.log_path, app_spec]
+        self.cmd = [sys.executable, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{self.port}", app_spec]
         self.env, self.proc = {**os.environ, **env}, None
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, preexec_fn=_more_open_files)
+        with open(self.log_path, "ab") as log:  # gunicorn's and the app's log lines (stderr)
+            self.proc = subprocess.Popen(self.cmd, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         preexec_fn=_more_open_files)
         try:
             wait_ready(self.port, self.ready_path, self.proc, self.log_path)
         except BaseException:

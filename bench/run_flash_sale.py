@@ -62,6 +62,9 @@ def add_arguments(p):
                         "the CPUs (default: %(default)s = do not wait)")
     p.add_argument("--quiet-timeout", type=int, default=60,
                    help="longest wait for a quiet machine, seconds (default: %(default)s)")
+    p.add_argument("--connections", type=int, default=0,
+                   help="connections the crowd shares, each sending its share in turn (a reverse proxy's upstream "
+                        "pool); default 0 = one per buyer, every request at once")
     p.add_argument("--timeout", type=float, default=120, help="per-request timeout, seconds (default: %(default)s)")
     p.add_argument("--app", default="bench.flash_app:app",
                    help="gunicorn app spec of the real app (default: %(default)s)")
@@ -133,7 +136,7 @@ def sale(args, app, tokens, units, label) -> dict:
     database is checked. Returns the round's figures."""
     product_id = flash_data.new_flash_product(args.database_url, units, label)
     with CpuMeter(args.database_url) as meter, LockSampler(args.database_url) as locks:
-        result = asyncio.run(_sale(app, tokens, product_id, args.timeout))
+        result = asyncio.run(_sale(app, tokens, product_id, args.timeout, args.connections))
     sold_out, answered = result["start"] + result["sellout_s"], result["start"] + result["burst_s"]
     result["locked_sellout"] = locks.mean_waiting(result["start"], sold_out)
     result["locked_after"] = locks.mean_waiting(sold_out, answered)
@@ -143,22 +146,23 @@ def sale(args, app, tokens, units, label) -> dict:
     return result
 
 
-async def _sale(app, tokens, product_id, timeout) -> dict:
+async def _sale(app, tokens, product_id, timeout, connections=0) -> dict:
     host = f"127.0.0.1:{app.port}"
     body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
     requests = [flash_client.request_bytes("POST", "/api/v1/checkouts", host, _headers(i, token), body)
                 for i, token in enumerate(tokens)]
-    start, answers = await _burst(app.port, requests, timeout)
+    start, answers = await _burst(app.port, requests, timeout, connections)
     # the winners pay, on new connections (the sale's may have idled past gunicorn's keep-alive)
     won = [(i, a) for i, a in enumerate(answers) if a.status == 201]
     pay_requests = [flash_client.request_bytes(
         "POST", urlsplit(a.json()["payment"]["confirm_url"]).path, host, _headers(i, tokens[i])) for i, a in won]
-    pay_start, paid = await _burst(app.port, pay_requests, timeout)
+    pay_start, paid = await _burst(app.port, pay_requests, timeout, connections)
     return _figures(start, answers, pay_start, paid)
 
 
-async def _burst(port, requests, timeout):
-    conns = await flash_client.open_all("127.0.0.1", port, len(requests))
+async def _burst(port, requests, timeout, connections=0):
+    count = min(connections, len(requests)) if connections > 0 else len(requests)
+    conns = await flash_client.open_all("127.0.0.1", port, count)
     try:
         return await flash_client.burst(conns, requests, timeout)
     finally:

@@ -140,7 +140,7 @@ def _bare_phase(url, bare, args) -> dict:
             pins.append((started, body["id"]))
             time.sleep(args.pin_interval)
         final = crowd.stop()
-    return _phase_result("bare", final, crowd, ramp, per_worker, cpu, idle=latencies(pins, final, args.viewers))
+    return _phase_result("bare", final, crowd, ramp, per_worker, cpu, pins_idle=latencies(pins, final, args.viewers))
 
 
 def _app_phase(url, events, pages, show, tokens, args) -> dict:
@@ -162,8 +162,8 @@ def _app_phase(url, events, pages, show, tokens, args) -> dict:
     if len(event_ids) != len(pins):
         raise RuntimeError(f"{len(pins)} pins made but {len(event_ids)} pin events stored")
     result = _phase_result("app", final, crowd, ramp, per_worker, cpu,
-                           idle=latencies(timed[:idle_count], final, args.viewers),
-                           sale=latencies(timed[idle_count:], final, args.viewers))
+                           pins_idle=latencies(timed[:idle_count], final, args.viewers),
+                           pins_sale=latencies(timed[idle_count:], final, args.viewers))
     result["sale"] = sale
     return result
 
@@ -206,7 +206,9 @@ def _phase_result(name, final, crowd, ramp, per_worker, cpu, **pin_sets) -> dict
            "generator_cpu_s": final.get("cpu_seconds", 0.0), "others_cpu": cpu.others, "ours_cpu": cpu.ours}
     for label, per_pin in pin_sets.items():
         out[label] = summary(per_pin, TARGET_SECONDS)
-        print(f"    pins ({label}): {_fmt(out[label])}")
+        print(f"    {label.replace('_', ' ')}: {_fmt(out[label])}")
+    if out["errors"]:
+        print(f"    viewer errors: {out['errors']}")
     return out
 
 
@@ -222,7 +224,8 @@ def evaluate(results, args) -> list[dict]:
     apps = [r for r in results["rounds"] if r["name"] == "app"]
     held = all(r["peak_streaming"] >= args.viewers and r["open_at_stop"] >= args.viewers and not r["errors"]
                for r in apps)
-    worst = min((r[k]["worst_pin_share"] for r in apps for k in ("idle", "sale") if r[k].get("n")), default=0)
+    worst = min((r[k]["worst_pin_share"] for r in apps for k in ("pins_idle", "pins_sale") if r.get(k, {}).get("n")),
+                default=0)
     sales = results["sales"]
     exact = all(s["database"]["live_units"] == s["database"]["quota"] == s["database"]["sold_counter"] == args.quota
                 and s["created"] == args.quota and s["server_errors"] == 0 for s in sales)

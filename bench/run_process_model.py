@@ -32,7 +32,7 @@ import psycopg
 
 from . import load, seed
 from .docs import write_section
-from .machine import CpuMeter, facts
+from .machine import CpuMeter, facts, wait_until_quiet
 from .process_model_crowd import Crowd, MemorySampler, Publisher, percentile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,7 +51,8 @@ def add_arguments(p):
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/8", help="Redis (default: %(default)s)")
     p.add_argument("--viewers", type=int, default=1000, help="concurrent stream viewers (default: %(default)s)")
     p.add_argument("--layouts", default="split,single,gthread", help="comma-separated (default: %(default)s)")
-    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds; figures are medians (default: %(default)s)")
+    p.add_argument("--rounds", type=int, default=2,
+                   help="interleaved rounds; figures are medians (default: %(default)s)")
     p.add_argument("--duration", type=int, default=12, help="seconds of page load per phase (default: %(default)s)")
     p.add_argument("--concurrency", type=int, default=8, help="page load connections (default: %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="workers per service (default: %(default)s)")
@@ -60,6 +61,11 @@ def add_arguments(p):
     p.add_argument("--page-cache-seconds", type=float, default=0,
                    help="PAGE_CACHE_SECONDS of the app; 0 (default) renders every page, the CPU a signed-in "
                         "buyer's pages cost, which is what competes with the streams")
+    p.add_argument("--max-others", type=float, default=0.5, metavar="SHARE",
+                   help="before each layout, wait until other processes use at most this share of the CPUs "
+                        "(default: %(default)s)")
+    p.add_argument("--quiet-timeout", type=int, default=90,
+                   help="longest wait, in seconds, for that quiet (then it measures anyway) (default: %(default)s)")
     p.add_argument("--reuse-data", action="store_true", help="keep the database when the demo show is there")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
 
@@ -163,7 +169,8 @@ def measure(layout, args, env, show_id, paths, logdir) -> dict:
         memory.start()
         stack.callback(memory.stop)
         load.run(base, paths, 3, args.concurrency)  # warm-up: imports, pools, template caches
-        alone = load.run(base, paths, args.duration, args.concurrency)
+        with CpuMeter(args.database_url) as cpu_alone:
+            alone = load.run(base, paths, args.duration, args.concurrency)
         crowd = Crowd(streams.port, f"/api/v1/livestreams/{show_id}/events", args.viewers)
         crowd.start()
         stack.callback(crowd.stop)
@@ -178,7 +185,8 @@ def measure(layout, args, env, show_id, paths, logdir) -> dict:
         publisher.stop()
         fanout = _drain(crowd, publisher.published * crowd.streaming() - len(idle))
         return {"alone": alone, "loaded": loaded, "opened": opened, "idle": idle, "fanout": fanout,
-                "published": publisher.published, "others": cpu.others, "peak_mb": memory.peak_mb}
+                "published": publisher.published, "others": cpu.others, "others_alone": cpu_alone.others,
+                "peak_mb": memory.peak_mb}
 
 
 def _drain(crowd, expected, seconds=3.0) -> list[float]:
@@ -216,7 +224,8 @@ def run(args, command):
         for n in range(args.rounds):
             order = layouts[n % len(layouts):] + layouts[:n % len(layouts)]
             for layout in order:
-                print(f"round {n + 1}/{args.rounds}: {layout} ...")
+                waited = wait_until_quiet(args.database_url, args.max_others, args.quiet_timeout, log=lambda *_: None)
+                print(f"round {n + 1}/{args.rounds}: {layout} (waited {waited:.0f} s for a quieter machine) ...")
                 results[layout].append(measure(layout, args, env, show_id, paths, logdir))
                 print("  " + _one_line(results[layout][-1], args.viewers))
     rows = {name: summarise(runs, args.viewers) for name, runs in results.items()}
@@ -247,7 +256,8 @@ def summarise(runs, viewers) -> dict:
             "fanout_p50": percentile(fanout, 50), "fanout_p99": percentile(fanout, 99),
             "within_1s": sum(1 for x in fanout if x <= 1.0) / len(fanout) if fanout else 0.0,
             "received": len(fanout) + sum(len(r["idle"]) for r in runs), "expected": expected,
-            "peak_mb": max(r["peak_mb"] for r in runs), "others": median("others")}
+            "peak_mb": max(r["peak_mb"] for r in runs), "others": median("others"),
+            "others_alone": median("others_alone")}
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -275,16 +285,19 @@ def report(rows, args, command, started) -> str:
             f"{args.duration} s per phase, the catalog, home and product pages, page cache "
             f"{'off' if not args.page_cache_seconds else f'{args.page_cache_seconds:g} s'}; "
             f"{args.viewers:,} viewers on the live show's event stream, two stamped messages a second "
-            f"fanned out to all of them. Medians of {args.rounds} interleaved rounds; latencies pooled.", "",
+            f"fanned out to all of them. Medians of {args.rounds} interleaved rounds; latencies pooled. "
+            f"Before each layout the run waited up to {args.quiet_timeout} s for the machine's other processes "
+            f"to use at most {args.max_others:.0%} of the CPUs; \"others' CPU\" is what they used during the "
+            "page phases (the machine is shared).", "",
             f"| layout | pages req/s alone | with {args.viewers:,} viewers | p95 ms alone | p95 with viewers "
             "| page errors | streams open | fan-out p99 idle | fan-out p50 / p99 under load | ≤ 1 s "
-            "| peak worker MB | others' CPU |",
+            "| peak worker MB | others' CPU alone / with viewers |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows.items():
         out.append(f"| {name} | {r['rps_alone']:.1f} | {r['rps_loaded']:.1f} | {r['p95_alone']:.0f} "
                    f"| {r['p95_loaded']:.0f} | {r['errors_loaded']:,} | {r['opened']:,} | {_ms(r['idle_p99'])} "
                    f"| {_ms(r['fanout_p50'])} / {_ms(r['fanout_p99'])} | {r['within_1s']:.1%} "
-                   f"| {r['peak_mb']:.0f} | {r['others']:.0%} |")
+                   f"| {r['peak_mb']:.0f} | {r['others_alone']:.0%} / {r['others']:.0%} |")
     out += ["", "| layout | target | measured | verdict |", "|---|---|---:|---|"]
     for name, r in rows.items():
         for target, (measured, ok) in _verdicts(r, args.viewers).items():

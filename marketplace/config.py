@@ -74,6 +74,8 @@ class BaseConfig:
     LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     RATELIMIT_HEADERS_ENABLED = True
+    #: Redis unreachable: each process counts limits on its own instead of failing the request
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_RATE_LIMIT = "10 per minute; 50 per hour"
     SIGNUP_RATE_LIMIT = "5 per minute; 30 per hour"
     CHECKOUT_RATE_LIMIT = "30 per minute"

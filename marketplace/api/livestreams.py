@@ -16,7 +16,7 @@ from ..livestream import chat, reminders, services
 from ..livestream.events import channel
 from ..livestream.models import Show, ShowStatus
 from ..livestream.report import note_viewers, report_show, show_report, viewer_key, visible_show
-from ..livestream.stream import event_stream, record_viewer
+from ..livestream.stream import admitted, event_stream, record_viewer
 from .common import BEARER, api_user, list_envelope, require_user
 from .live_schemas import (ChatIn, ChatMessageSchema, LivestreamIn, LivestreamListQuery, LivestreamSchema, PinIn,
                            ReminderSchema, ReportSchema)
@@ -164,6 +164,7 @@ def _max_seconds():
 @blp.response(200, {"type": "string"}, content_type="text/event-stream",
               description="Server-Sent Events: `pin`, `stock`, `chat`, `status`, `viewers`, each with an `id:`. "
                           "Send `Last-Event-ID` (header, or `?last_event_id=`) to resume without loss.")
+@admitted  # a crowd of viewers queues for the database in stream.py, not at the pool
 def events(show_id):
     # EventSource sends the session cookie, not a token: the signed-in member of a cooperative
     # not verified yet still follows its own show; the cookie only reads, it changes nothing

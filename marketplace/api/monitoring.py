@@ -172,6 +172,8 @@ def reconcile(args):
     start, end = period(args.get("from_"), args.get("to"))
     result = reconciliation.reconcile(coop.id, start, end)
     return {**result, "from_": start, "to": end, "currency": DEFAULT_CURRENCY,
+            "ledger_verified_at": result["ledger"]["verified_at"],
+            "ledger_verified_entries": result["ledger"]["verified_entries"],
             **{key: result[f"{key}_fen"] for key in PLAIN}}
 
 

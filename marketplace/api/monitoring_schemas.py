@@ -126,6 +126,10 @@ class ReconciliationSchema(Schema):
     discrepancies = fields.List(fields.Dict(), required=True, metadata={
         "description": "each with `kind`: accrual_without_approved_link, payout_without_reference, "
                        "owed_longer_than_90_days, link_without_income, ledger_chain_break"})
+    ledger_verified_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the whole hash chain was last verified (`flask monitoring verify-ledger`); the "
+                       "cooperative's entries written since were checked by this request. null: never"})
+    ledger_verified_entries = fields.Integer(metadata={"description": "entries that verification covered"})
 
 
 class LogQuery(Paging):

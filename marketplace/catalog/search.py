@@ -88,11 +88,14 @@ CJK_SHORT_TERM = re.compile(r"^[\u3400-\u9fff]{1,2}$")
 def _filtered(stmt, cq: CatalogQuery, dialect=None):
     """`stmt` (already joined to cooperatives) narrowed to the query's terms and filters."""
     for term in cq.q.split():
-        stmt = stmt.where(Product.search_text.like(_like_pattern(term), escape="\\"))
         if dialect == "postgresql" and CJK_SHORT_TERM.match(term):
             # pg_trgm cannot serve a term shorter than three characters; the GIN index over
-            # the CJK unigrams and bigrams of search_text (migration 0007) can.
+            # the CJK unigrams and bigrams of search_text (migration 0007) can. For such a
+            # term "has this gram" is exactly "contains it", so no LIKE is needed (whose
+            # extra estimate made the planner expect one row and loop over the hits).
             stmt = stmt.where(func.cjk_grams(Product.search_text).op("@>")(array([cast(term, Text)])))
+        else:
+            stmt = stmt.where(Product.search_text.like(_like_pattern(term), escape="\\"))
     if cq.category:
         stmt = stmt.where(Product.category == cq.category)
     if cq.province:

@@ -1,34 +1,40 @@
 """Whole-page cache for anonymous storefront visitors.
 
 A GET of a storefront page (CACHED_ENDPOINTS) from a visitor without a session
-cookie, remember cookie or Authorization header is served from the cache when a
-fresh copy is there, else rendered and kept. The key is the full URL and the
-locale (from Accept-Language: such a visitor has no stored choice). Only 200
-text/html answers that set no cookie and changed no session are kept: a page with
-a flash, a login or anything else per visitor never goes in.
+cookie, remember cookie or Authorization header is answered from the cache when a
+fresh copy is there, else rendered and kept. The key is the path with its query
+and the visitor's Accept-Language (such a visitor has no stored language choice).
+Only 200 text/html answers that set no cookie and changed no session are kept: a
+page with a flash, a login or anything else per visitor never goes in. Hits are
+answered by a WSGI middleware before Flask runs (ServeStoredPages).
 
 A copy is fresh for PAGE_CACHE_SECONDS (default 5) and while the generation it was
 made at is current: catalog.changes bumps the generation when a commit touches
 what these pages show (products, their price or stock, photos, cooperatives, live
 shows, benefit links), so this process never serves a stale price; with the
-in-process backend other processes may for at most PAGE_CACHE_SECONDS, with Redis
+in-process backend other processes may, for at most PAGE_CACHE_SECONDS; with Redis
 (REDIS_URL) the generation and the pages are shared by every process.
 
 Forms on cached pages: the product page's "Add to cart" needs a CSRF token. While
 a cacheable page renders, csrf_token() writes a placeholder; the copy keeps the
 placeholder and every answer gets the visitor's own token put in its place on the
-way out (which starts their session, as before). PAGE_CACHE_SECONDS=0 turns the
-cache off; it is off in tests unless a test turns it on.
+way out, by Flask (which starts their session, as before). PAGE_CACHE_SECONDS=0
+turns the cache off; it is off in tests unless a test turns it on.
 """
+import json
 import logging
 import os
+import re
 import threading
 import time
+import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from blinker import Namespace
 from flask import current_app, g, request, request_finished, session
-from flask_babel import get_locale
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_cookie
 
 log = logging.getLogger("marketplace.page_cache")
 
@@ -37,14 +43,25 @@ CACHED_ENDPOINTS = frozenset({"catalog.home", "catalog.catalog", "catalog.produc
 PLACEHOLDER = "__page-cache-csrf-token__"
 DEFAULT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  #: in-process backend: pages kept per process, least recently used go
+ENVIRON_KEY = "marketplace.page_cache"  #: the middleware's verdict, for the Flask side
+#: headers that belong to one answer, never to the stored page
+PER_ANSWER_HEADERS = frozenset({"set-cookie", "date", "server", "content-length", "x-request-id", "x-page-cache",
+                                "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})
+REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}")
+#: sent (sender: the app, environ=...) for every answer the middleware gives from the cache
+served_from_cache = Namespace().signal("page-served-from-cache")
 
 
 @dataclass
 class Page:
     generation: int
-    content_type: str
+    headers: list  #: [(name, value)] of the answer, without PER_ANSWER_HEADERS
     body: bytes
-    expires: float = 0.0  # time.monotonic(); the Redis backend lets Redis expire keys
+    expires: float = 0.0  #: time.monotonic(); the Redis backend lets Redis expire keys
+    needs_token: bool = field(init=False)
+
+    def __post_init__(self):
+        self.needs_token = PLACEHOLDER.encode() in self.body
 
 
 class MemoryBackend:
@@ -106,13 +123,15 @@ class RedisBackend:
         generation = int(raw_generation or 0)
         if raw is None:
             return None, generation
-        head, content_type, body = raw.split(b"\n", 2)
-        return Page(int(head), content_type.decode(), body), generation
+        head, body = raw.split(b"\n", 1)
+        meta = json.loads(head)
+        return Page(meta["generation"], [tuple(h) for h in meta["headers"]], body), generation
 
     def put(self, key, page: Page, seconds: float):
         import redis
 
-        value = b"%d\n%s\n" % (page.generation, page.content_type.encode()) + page.body
+        head = json.dumps({"generation": page.generation, "headers": page.headers}, ensure_ascii=True)
+        value = head.encode() + b"\n" + page.body
         try:
             self.redis.set(self.prefix + key, value, px=max(int(seconds * 1000), 1))
         except redis.RedisError as err:
@@ -138,10 +157,10 @@ class PageCache:
             return page, generation
         return None, generation
 
-    def keep(self, key, generation, content_type, body):
+    def keep(self, key, generation, headers, body):
         # Stored under the generation read before rendering: if a change was committed
         # meanwhile, the copy is already stale and is never served.
-        self.backend.put(key, Page(generation, content_type, body), self.seconds)
+        self.backend.put(key, Page(generation, headers, body), self.seconds)
 
     def invalidate(self):
         self.backend.bump()

@@ -7,9 +7,13 @@ published. If the broker skipped some (a slow viewer, another process while
 Redis was down), the gap is filled from the database, so nothing is lost.
 No database transaction stays open while the stream waits.
 """
+import functools
 import json
+import threading
 import time
+from contextlib import contextmanager
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -21,8 +25,33 @@ from .models import Show, ShowViewer
 
 KEEPALIVE_SECONDS = 15
 VIEWERS_EVERY_SECONDS = 5
+#: streams of one process using the database at once; below the pool's 5 + 10 connections
+#: so the pages and API requests of a process serving both still get one
+DATABASE_SLOTS = 8
 STATE_TTL_SECONDS = 2.0  #: longest reuse of a room's state for new viewers (see _room_state)
 _TEXT = "_sse_text"  #: where a published or shared state message keeps its formatted text
+
+
+@contextmanager
+def database_slot(app):
+    """Hold one of the process's DATABASE_SLOTS. A crowd of viewers arriving together
+    (the show starts, a server restarts and every viewer reconnects) queues here, where
+    waiting costs nothing and has no deadline, rather than at the connection pool, which
+    gives up after 30 s with an error: an HTTP 500 that EventSource never retries."""
+    slots = app.extensions.get("live_database_slots")
+    if slots is None:  # made on first use: after gevent's monkey-patching, so a greenlet waits
+        slots = app.extensions.setdefault("live_database_slots", threading.BoundedSemaphore(DATABASE_SLOTS))
+    with slots:
+        yield
+
+
+def admitted(view):
+    """The event stream's view runs its database work (access, viewer counting) in a slot."""
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with database_slot(current_app):
+            return view(*args, **kwargs)
+    return wrapper
 
 
 def format_event(message: dict) -> str:
@@ -30,6 +59,11 @@ def format_event(message: dict) -> str:
 
 
 def _initial(app, show_id: int, last_seen: int | None) -> tuple[list[dict], int]:
+    with database_slot(app):
+        return _initial_in_slot(app, show_id, last_seen)
+
+
+def _initial_in_slot(app, show_id, last_seen):
     try:
         if last_seen is not None:
             backlog = events_after(show_id, last_seen)
@@ -75,10 +109,11 @@ def _state_messages(show, seq) -> list[dict]:
 
 
 def _catch_up(show_id, after) -> list[dict]:
-    try:
-        return events_after(show_id, after)
-    finally:
-        db.session.remove()
+    with database_slot(current_app):
+        try:
+            return events_after(show_id, after)
+        finally:
+            db.session.remove()
 
 
 def record_viewer(show_id: int, viewer_key: str) -> None:

@@ -13,7 +13,7 @@ import random
 from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l, ngettext
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
@@ -270,7 +270,8 @@ def verify_ledger():
     elif result.get("skipped"):
         flash(_("A verification of the ledger is already running."), "success")
     elif result["ok"]:
-        flash(_("The ledger's hash chain is intact: %(n)d entries verified.", n=result["entries"]), "success")
+        flash(ngettext("The ledger's hash chain is intact: %(num)d entry verified.",
+                       "The ledger's hash chain is intact: %(num)d entries verified.", result["entries"]), "success")
     else:
         flash(_("The ledger's hash chain is broken at entry %(seq)s: %(problem)s.",
                 seq=result["first_broken"]["seq"], problem=result["first_broken"]["problem"]), "error")

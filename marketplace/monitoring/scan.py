@@ -54,33 +54,26 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time.min, LOCAL)
 
 
-@dataclass(frozen=True)
 class Window:
     """The months the rules look at, as of `today`: the 12 ending with today's month;
     of those, the last 3 and the 3 before them."""
-    today: date
 
-    @property
-    def this_month(self) -> date:
-        return self.today.replace(day=1)
-
-    @property
-    def first(self) -> date:
-        return shift_month(self.this_month, -11)
-
-    @property
-    def last3(self) -> date:
-        return shift_month(self.this_month, -2)
-
-    @property
-    def prev3(self) -> date:
-        return shift_month(self.this_month, -5)
+    def __init__(self, today: date):
+        self.today = today
+        self.this_month = today.replace(day=1)
+        self.first = shift_month(self.this_month, -11)
+        self.last3 = shift_month(self.this_month, -2)
+        self.prev3 = shift_month(self.this_month, -5)
+        self._known = {}  # enrolment month -> months known: households share a few hundred of them
 
     def months_known(self, enrolled_at: date) -> int:
         """Months of the window the household was enrolled in (at least 1), to project a year."""
-        start = max(self.first, enrolled_at.replace(day=1))
-        months = (self.this_month.year - start.year) * 12 + self.this_month.month - start.month + 1
-        return min(max(months, 1), 12)
+        key = (enrolled_at.year, enrolled_at.month)
+        if key not in self._known:
+            start = max(self.first, enrolled_at.replace(day=1))
+            months = (self.this_month.year - start.year) * 12 + self.this_month.month - start.month + 1
+            self._known[key] = min(max(months, 1), 12)
+        return self._known[key]
 
 
 @dataclass

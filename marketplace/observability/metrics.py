@@ -13,11 +13,12 @@ from flask import request
 from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy import event
 
+from ..core.page_cache import served_from_cache
 from ..extensions import db
 from ..orders.events import order_paid
 from ..orders.models import Checkout
 from ..payments.models import PaymentEvent
-from .requests import elapsed_seconds
+from .request_log import elapsed_seconds
 
 REQUEST_SECONDS = Histogram(
     "marketplace_http_request_duration_seconds",
@@ -31,10 +32,14 @@ PAYMENTS = Counter("marketplace_payments_total",
                    ["result"])
 ORDERS_PAID = Counter("marketplace_orders_paid_total", "Orders paid (one checkout pays one order per cooperative)")
 PAID_FEN = Counter("marketplace_orders_paid_fen_total", "Value of the orders paid, in fen")
+PAGE_CACHE_HITS = Counter("marketplace_page_cache_hits_total",
+                          "Anonymous pages answered from the page cache, before Flask (not in the histogram)")
 SSE_CONNECTIONS = Gauge("marketplace_sse_connections", "Live-room event streams open now",
                         multiprocess_mode="livesum")
 
 PENDING = "metrics_pending"  #: session.info key: what this transaction will count when it commits
+#: other methods share one label value, so a scanner cannot make series without end
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def init_app(app):
@@ -45,11 +50,19 @@ def _observe_request(response):
     seconds = elapsed_seconds()
     if seconds is not None:
         endpoint = request.url_rule.endpoint if request.url_rule else "unmatched"
-        REQUEST_SECONDS.labels(request.method, endpoint, str(response.status_code)).observe(seconds)
+        method = request.method if request.method in METHODS else "OTHER"
+        REQUEST_SECONDS.labels(method, endpoint, str(response.status_code)).observe(seconds)
     if response.mimetype == "text/event-stream" and response.status_code == 200:
         SSE_CONNECTIONS.inc()
-        response.call_on_close(SSE_CONNECTIONS.dec)  # the server closes the body when the viewer leaves
+        # the server closes the body when the viewer has left (noticed at the next write:
+        # an event, or the keepalive every 15 s)
+        response.call_on_close(SSE_CONNECTIONS.dec)
     return response
+
+
+@served_from_cache.connect
+def _count_cache_hit(_app, **_):
+    PAGE_CACHE_HITS.inc()  # a hit is kept cheap: counted, not timed or logged
 
 
 def payment_result(event_type: str, outcome: str) -> str | None:

@@ -321,3 +321,11 @@ def test_demo_books_reconcile_and_a_planted_accrual_is_listed(page, live_server,
     text = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert text.splitlines()[1].startswith(f"accrual_without_approved_link,{planted['household_id']},"
                                            f"{planted['entry_id']},")
+
+    # The planted entry was chained like any other: the whole ledger verifies, and the page says when.
+    expect(page.locator(".audit-chain")).to_contain_text("never verified as a whole")
+    page.get_by_role("button", name="Verify the whole ledger now").click()
+    expect(flash(page)).to_contain_text("The ledger's hash chain is intact: 1 entry verified.")
+    expect(page.locator(".audit-chain")).to_contain_text("the whole chain was last verified on")
+    expect(page.get_by_role("heading", name=re.compile(r"^Discrepancies"))).to_contain_text("(1)")
+    shot("ledger-verified")

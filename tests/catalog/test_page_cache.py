@@ -170,7 +170,7 @@ def test_only_successful_pages_are_kept(app):
 def test_memory_backend_drops_the_least_recently_used_pages_beyond_its_size():
     backend = MemoryBackend(max_bytes=25)
     for key in "abc":
-        backend.put(key, Page(0, "text/html", b"x" * 10), seconds=60)
+        backend.put(key, Page(0, [("Content-Type", "text/html")], b"x" * 10), seconds=60)
     assert backend.get("a")[0] is None and backend.get("c")[0].body == b"x" * 10
     assert backend.size == 20
 

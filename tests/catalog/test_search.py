@@ -29,6 +29,19 @@ def test_chinese_inside_words(api, goods):
     assert titles(api("get", "/products?q=木耳")) == ["秦岭黑木耳 Black wood-ear"]
 
 
+def test_short_chinese_terms_find_exactly_what_they_contain(api, make):
+    """One or two Chinese characters: PostgreSQL answers from the n-gram index, SQLite with LIKE."""
+    coop = make.coop()
+    make.product(coop, title="秦岭黑木耳 Black wood-ear")
+    make.product(coop, title="木 耳 apart")  # the characters, but not side by side
+    make.product(coop, title="Wood-ear from the hills", description="产地：秦岭木耳基地")
+    make.product(coop, title="祁门红茶 Keemun black tea")
+    assert sorted(titles(api("get", "/products?q=木耳"))) == ["Wood-ear from the hills", "秦岭黑木耳 Black wood-ear"]
+    assert titles(api("get", "/products?q=茶")) == ["祁门红茶 Keemun black tea"]
+    assert titles(api("get", "/products?q=红茶 keemun")) == ["祁门红茶 Keemun black tea"]
+    assert titles(api("get", "/products?q=茶木")) == []
+
+
 def test_english_inside_words_case_insensitive(api, goods):
     found = titles(api("get", "/products?q=LILY"))
     assert found[0] == "大同黄花菜 Datong Day Lily"  # a title hit ranks first

@@ -58,6 +58,7 @@ def test_reconciliation_api_balances_and_finds_a_planted_discrepancy(api, books)
             body["owed_fen"]) == (3000, 300, 2700, 100, 200)
     assert all(body[k] == body[f"{k}_fen"] for k in ("paid", "allocated", "retained", "paid_out", "owed"))
     assert body["discrepancies"] == [] and body["currency"] == "CNY" and body["from"] < body["to"]
+    assert (body["ledger_verified_at"], body["ledger_verified_entries"]) == (None, 0)  # never verified as a whole
     plant(books)
     found = api("get", path, user=books.staff).get_json()["discrepancies"]
     assert [d["kind"] for d in found] == ["payout_without_reference"] and found[0]["household_id"] == books.h.id

@@ -50,6 +50,30 @@ def test_income_drop_opens_one_case_and_a_rescan_opens_none(staff):
     assert run_scan(TODAY)["opened"] == 0
 
 
+def test_the_scan_records_each_new_case_and_puts_its_household_under_watch(staff):
+    from marketplace.core.audit import AuditRecord
+    from marketplace.households.models import HouseholdStatus
+
+    dropping, steady = household(staff, 11), household(staff, 12)
+    for h in (dropping, steady):
+        for offset in range(3, 6):
+            wages(staff, h, offset, 2000)
+        for offset in range(0, 3):
+            wages(staff, h, offset, 1000 if h is dropping else 2000)
+    db.session.commit()
+    assert run_scan(TODAY) == {"households": 2, "opened": 1, "already_open": 0}
+    db.session.commit()
+    db.session.expire_all()
+    case = db.session.scalar(db.select(Case))
+    assert case.household_id == dropping.id and case.status.value == "identified"
+    assert (dropping.status, steady.status) == (HouseholdStatus.monitored, HouseholdStatus.stable)
+    record = db.session.scalar(db.select(AuditRecord).where(AuditRecord.action == "case.open"))
+    assert (record.object_type, record.object_id, record.actor_id) == ("cases", case.id, None)
+    assert record.before == {"household_status": "stable"}
+    assert record.after == {"household_id": dropping.id, "reasons": case.reasons, "household_status": "monitored"}
+    assert run_scan(TODAY) == {"households": 2, "opened": 0, "already_open": 1}
+
+
 def test_below_the_line_and_spending_above_income(staff):
     h = household(staff, 2)
     db.session.add(MonitoringLine(year=TODAY.year, yuan_per_person=7500))

@@ -50,6 +50,16 @@ def test_an_unknown_role_stops_gunicorn_with_a_clear_message(tmp_path):
     assert "GUNICORN_ROLE must be one of pages, events, all" in failed.value.stderr
 
 
+def test_a_new_master_wipes_the_samples_of_a_previous_run(tmp_path):
+    stale = tmp_path / "counter_4242.db"
+    stale.write_bytes(b"samples of a worker of the previous run")
+    keep = tmp_path / "notes.txt"
+    keep.write_text("not ours")
+    subprocess.run([sys.executable, "-c", "import runpy; runpy.run_path('gunicorn.conf.py')['on_starting'](None)"],
+                   cwd=ROOT, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}, check=True, timeout=60)
+    assert not stale.exists() and keep.exists()
+
+
 # --- a real gunicorn ----------------------------------------------------------------------
 
 def _free_port() -> int:
@@ -81,10 +91,12 @@ def wait_until(condition, seconds=90, what="condition"):
 
 
 def catalog_requests(port) -> float:
+    """Catalog pages served: rendered by Flask (the histogram) or from the page cache."""
     _, _, text = get(port, "/metrics")
-    line = next((ln for ln in text.splitlines() if ln.startswith("marketplace_http_request_duration_seconds_count")
-                 and 'endpoint="catalog.catalog"' in ln and 'status="200"' in ln), None)
-    return float(line.rsplit(" ", 1)[1]) if line else 0.0
+    rendered = next((ln for ln in text.splitlines() if ln.startswith("marketplace_http_request_duration_seconds_count")
+                     and 'endpoint="catalog.catalog"' in ln and 'status="200"' in ln), None)
+    hits = next(ln for ln in text.splitlines() if ln.startswith("marketplace_page_cache_hits_total "))
+    return (float(rendered.rsplit(" ", 1)[1]) if rendered else 0.0) + float(hits.rsplit(" ", 1)[1])
 
 
 def workers_of(master) -> set[int]:
@@ -96,19 +108,18 @@ def served(_schema, tmp_path_factory):
     """`gunicorn` (the file's settings, the file's app) with two pages workers on the test
     database, for this module's tests in order; the last one stops it."""
     tmp_path = tmp_path_factory.mktemp("gunicorn")
-    port, metrics_dir = _free_port(), tmp_path / "metrics"
-    metrics_dir.mkdir()
-    (metrics_dir / "counter_999999.db").write_bytes(b"from a previous run")  # must not be summed in
+    port = _free_port()
     env = {**os.environ, "MARKETPLACE_CONFIG": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": _schema,
-           "UPLOAD_FOLDER": str(tmp_path), "WEB_CONCURRENCY": "2", "GUNICORN_BIND": f"127.0.0.1:{port}",
-           "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
-    env.pop("REDIS_URL", None)
+           "WEB_CONCURRENCY": "2", "GUNICORN_BIND": f"127.0.0.1:{port}", "TMPDIR": str(tmp_path)}
+    for name in ("REDIS_URL", "PROMETHEUS_MULTIPROC_DIR"):
+        env.pop(name, None)
     log = open(tmp_path / "stderr.log", "w+")
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=log)
     master = psutil.Process(proc.pid)
     try:
         wait_until(lambda: get(port, "/healthz")[0] == 200 and len(workers_of(master)) == 2, what="gunicorn")
+        [metrics_dir] = tmp_path.glob("marketplace-pages-metrics-*")  # made by the master for its workers
         yield port, proc, master, log, metrics_dir
     finally:
         if proc.poll() is None:
@@ -118,8 +129,7 @@ def served(_schema, tmp_path_factory):
 
 
 def test_metrics_add_up_over_workers_even_after_they_die(served):
-    port, _proc, master, _log, metrics_dir = served
-    assert not (metrics_dir / "counter_999999.db").exists()
+    port, _proc, master, _log, _metrics_dir = served
     for n in range(30):
         assert get(port, "/products")[0] == 200
     assert catalog_requests(port) == 30
@@ -133,11 +143,12 @@ def test_metrics_add_up_over_workers_even_after_they_die(served):
 
 
 def test_request_ids_and_json_logs_and_a_graceful_stop(served):
-    port, proc, _master, log, _metrics_dir = served
+    port, proc, _master, log, metrics_dir = served
     status, headers, _ = get(port, "/products", headers={"X-Request-ID": "lb-7f3a"})
     assert status == 200 and headers["X-Request-ID"] == "lb-7f3a"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(60) == 0
+    assert not metrics_dir.exists()  # the master cleans up after itself
     log.seek(0)
     lines = [json.loads(line) for line in log.read().splitlines() if line.strip()]  # every line is JSON
     access = next(line for line in lines if line.get("request_id") == "lb-7f3a")

@@ -156,3 +156,14 @@ def test_an_unreachable_redis_is_reported_not_an_error(app_factory, app):
     metrics = scrape(unreachable.test_client())
     assert metrics[("marketplace_job_queue_up", ())] == 0
     assert not [key for key in metrics if key[0] == "marketplace_job_queue_depth"]
+
+
+def test_pages_answered_from_the_page_cache_are_counted(app_factory, app, make):
+    make.product()
+    client = app_factory(PAGE_CACHE_SECONDS=30).test_client()
+    hits = value(client, "marketplace_page_cache_hits_total")
+    first = client.get("/products")
+    second = client.get("/products", headers={"X-Request-ID": "cdn-42"})
+    assert first.headers["X-Page-Cache"] == "miss" and second.headers["X-Page-Cache"] == "hit"
+    assert second.headers["X-Request-ID"] == "cdn-42"  # the cache answers before Flask, with the id all the same
+    assert value(client, "marketplace_page_cache_hits_total") == hits + 1

@@ -82,3 +82,12 @@ def test_readyz_checks_redis_when_it_is_configured(app_factory, app):
 
 def test_readyz_without_redis_configured_says_so(client):
     assert client.get("/readyz").get_json() == {"status": "ok", "database": "up", "redis": "not configured"}
+
+
+def test_with_redis_down_logins_still_answer_and_readyz_tells_the_balancer(app_factory, app, make):
+    user = make.user()
+    down = app_factory(REDIS_URL="redis://127.0.0.1:1/8", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/8")
+    client = down.test_client()
+    response = client.post("/login", data={"email": user.email, "password": "wrong-password-123"})
+    assert response.status_code == 200 and "Email or password is wrong" in response.get_data(as_text=True)  # no 500
+    assert client.get("/readyz").status_code == 503

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from marketplace.catalog.models import Product
 from marketplace.extensions import db

@@ -188,7 +188,7 @@ BODIES = {
                                                    "started_on": date.today().isoformat()},
     ("monitoring.measure_outcome", "POST"): lambda w: {"outcome": "found work in town"},
     ("monitoring.household_records", "POST"): lambda w: {
-        "category": "wages", "month": date.today().strftime("%Y-%m"), "amount": "800"},
+        "category": "wages", "month": date.today().strftime("%Y-%m"), "amount_yuan": "800"},
     ("monitoring.lines", "POST"): lambda w: {"year": str(date.today().year + 1), "yuan_per_person": "7500"},
     ("monitoring_api.set_line", "POST"): lambda w: {"year": date.today().year + 1, "yuan_per_person": 7500},
     ("monitoring_api.transition", "POST"): lambda w: {"to": "village_review", "comment": "visited the family"},

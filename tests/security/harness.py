@@ -49,6 +49,7 @@ class Answer:
     location: str
     content_type: str
     body: str
+    headers: dict
 
 
 def perform(app, world, call: Call, role: str) -> Answer:
@@ -68,4 +69,5 @@ def perform(app, world, call: Call, role: str) -> Answer:
                                           for name, (content, filename) in call.files.items()}}
     response = client.open(call.path, method=call.method, **kwargs)
     body = response.get_data().decode("utf-8", "replace")  # (exports may be binary)
-    return Answer(response.status_code, response.headers.get("Location", ""), response.mimetype, body)
+    return Answer(response.status_code, response.headers.get("Location", ""), response.mimetype, body,
+                  dict(response.headers))

@@ -34,6 +34,9 @@ ROLES = ("anonymous", "buyer", "other_buyer", "member_a", "member_b", "staff_x",
 #: the buyer's shipping address: only the buyer, cooperative A (its order desk) and staff may read it
 ADDRESS = {"name": "Mu Lanqing", "phone": "13912345678", "province": "Beijing", "city": "Beijing",
            "address": "7 Jade Lane, Building 9"}
+#: the other buyer's (they buy from cooperative B)
+OTHER_ADDRESS = {"name": "Zhao Hehe", "phone": "13700001111", "province": "Shanghai", "city": "Shanghai",
+                 "address": "3 River Road"}
 ID_NUMBER_X = with_check_digit("61042619770707123")
 
 #: private text -> the roles that may read it anywhere (pages, JSON, exports)
@@ -91,8 +94,8 @@ def _link(owner, coop, household, reviewer, approve=True):
     return link
 
 
-def _paid_checkout(buyer, product):
-    checkout = place_checkout(buyer, [WantedLine(product.id, 2)], ADDRESS, "demo")
+def _paid_checkout(buyer, product, address=ADDRESS):
+    checkout = place_checkout(buyer, [WantedLine(product.id, 2)], address, "demo")
     payments.start_payment(checkout)
     payments.confirm_demo(buyer, checkout)
     return checkout
@@ -162,7 +165,7 @@ def _buying(w, coop_a, coop_b):
     product = db.session.get(Product, w.ids["product_id"])
     paid = _paid_checkout(buyer, product)
     unpaid = _unpaid_checkout(buyer, product)
-    other = _paid_checkout(w.users["other_buyer"], db.session.get(Product, w.ids["product_b_id"]))
+    other = _paid_checkout(w.users["other_buyer"], db.session.get(Product, w.ids["product_b_id"]), OTHER_ADDRESS)
     db.session.add(Address(user_id=buyer.id, **ADDRESS))
     db.session.add(CartItem(user_id=buyer.id, product_id=w.ids["product_id"], quantity=1, seen_price_fen=1990))
     db.session.flush()
