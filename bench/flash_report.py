@@ -146,21 +146,24 @@ def _reading(s, profile):
     lines = ["### Reading the figures", "",
              f"A winning checkout costs {won:.1f} × the bare page's CPU in this process alone, so once the cores "
              f"are saturated successful checkouts cannot come faster than about 1/{won:.1f} = {1 / won:.2f} × the "
-             "bare page's rate, before PostgreSQL's share (writes, WAL). (While the stock lasts nearly every request "
-             "served wins: see \"refused before the sell-out\" per round.) The target asks for {s['min_ratio']}: a winning checkout could cost at most "
+             "bare page's rate, before PostgreSQL's share (writes, WAL). While the stock lasts nearly every "
+             "request served wins (see \"refused before the sell-out\"), so the sell-out rate is the winners' own "
+             f"cost. The target asks for {s['min_ratio']}: a winning checkout could cost at most "
              f"{1 / s['min_ratio']:.1f} × the bare page, while even a refused one (3 statements, no write) costs "
              f"{lost:.1f} × here: the framework around every API request (argument schema, rate limiter, token "
-             "lookup, error and JSON handling, request log) costs about as much as the whole budget.", ""]
+             "lookup, error and JSON handling, request log) takes about the whole budget.", ""]
     if not s["rate_ok"]:
         lines += [
-            "What would close the gap, cheapest first: (1) build the 201 body before the commit instead of "
+            "What would narrow the gap, cheapest first: (1) build the 201 body before the commit instead of "
             "re-reading checkout, orders, lines and events after it (4 SELECTs, `api/orders.py`); (2) log the "
             "request's user id without re-loading the user after the commit (2 SELECTs, `observability`); (3) load "
             "the token's user and membership in one query; (4) write checkout, order, line and audit rows with "
-            "Core `INSERT`s instead of the ORM unit of work. Together that is about half of the statements, not "
-            "the 2–3 × the target needs. Meeting it takes a different shape for hot sales: an admission gate "
-            "outside PostgreSQL and the ORM (a Redis counter decremented per request: the losers are answered "
-            "from Redis, only as many requests as there are units reach the checkout), or accepting the "
-            "reservation with one statement and writing the orders from a queue. More cores raise both rates, "
-            "not the ratio.", ""]
+            "Core `INSERT`s instead of the ORM unit of work. Together that removes about half of the statements, "
+            f"while the target needs {1 - 1 / s['min_ratio'] / won:.0%} of a winning checkout's cost gone. Meeting "
+            "it takes a much thinner path for the winners: "
+            "an endpoint without the schema and ORM layers that takes the stock with one guarded statement and "
+            "writes the orders from a queue (answering with a reservation to poll, which API.md does not offer "
+            "today). An admission gate in Redis (a counter per sale) would answer the losers without PostgreSQL "
+            "and shorten the whole burst, but not make the winners faster. More cores raise both rates, not the "
+            "ratio.", ""]
     return lines

@@ -5,7 +5,8 @@ from .docs import write_section
 from .machine import facts as machine_facts
 
 PIN_HEAD = ("round", "app", "pins", "viewers streaming", "open at end", "p50 ms", "p99 ms", "max ms",
-            "within 1 s", "worst pin", "per worker", "ramp s", "others' CPU")
+            "within 1 s", "worst pin", "server CPU ms per pin", "per worker", "all joined after s",
+            "server CPU ms per viewer joining", "others' CPU")
 SALE_HEAD = ("flash sale", "buyers", "answers", "201 (live price)", "5xx", "p50 ms", "p99 ms", "max ms",
              "quota", "sold (counter)", "live units on orders", "stock left", "regular-price lines")
 
@@ -27,8 +28,9 @@ def pin_rows(results):
             rows.append((str(n[r["name"]]), what, str(s["pins"]), f"{r['peak_streaming']:,}",
                          f"{r['open_at_stop']:,}", _ms(s["p50"]), _ms(s["p99"]), _ms(s["max"]),
                          f"{s['share_within']:.2%}", f"{s['worst_pin_share']:.2%}",
+                         f"{r['pin_cpu_ms']:.0f}" if label == "pins_idle" else "–",
                          "/".join(str(c) for c in r["per_worker"]), f"{r['ramp_s']:.0f}",
-                         f"{r['others_cpu']:.0%}"))
+                         f"{r['join_cpu_ms']:.1f}", f"{r['others_cpu']:.0%}"))
     return rows
 
 

@@ -123,13 +123,19 @@ class Crowd:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return {**self.status(), "type": "final", "open_at_stop": sum(not x.closed for x in self.viewers),
                 "pins": {str(k): ts for k, ts in pins.items()}, "errors": errors,
-                "bytes": sum(x.bytes for x in self.viewers), "peak_rss_kb": usage.ru_maxrss,
+                "bytes": sum(x.bytes for x in self.viewers), "peak_rss_kb": peak_rss_kb(),
                 "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
     def close(self):
         for v in self.viewers:
             if v.transport is not None:
                 v.transport.abort()
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS (VmHWM; ru_maxrss would include the parent's before exec)."""
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
 
 
 def raise_open_files_limit(wanted: int) -> int:

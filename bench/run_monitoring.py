@@ -18,7 +18,7 @@ verified, when it hashes every entry of the period itself (reported, worst case)
 """
 import json
 import os
-import statistics
+from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from . import monitoring_report as report, monitoring_rounds as rounds
@@ -144,7 +144,7 @@ def run(args, command):
     summary = report.summarise(scan, steady, worst, verification, MIN_RATIO)
     report.print_summary(summary)
     saved = {"command": command, "args": vars(args), "data": data, "summary": summary,
-             "url": args.database_url}
+             "url": args.database_url, "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     os.makedirs(os.path.dirname(args.save) or ".", exist_ok=True)
     with open(args.save, "w", encoding="utf-8") as fh:
         json.dump(saved, fh, indent=1, default=str)

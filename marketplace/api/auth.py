@@ -21,9 +21,11 @@ class TokenSchema(Schema):
 
 
 class SignupSchema(Schema):
-    email = fields.String(required=True)
-    password = fields.String(required=True)
-    display_name = fields.String(required=True)
+    # what the account rules check (auth.services), documented; they answer 422 with their own message
+    email = fields.String(required=True, metadata={"format": "email", "maxLength": 254})
+    password = fields.String(required=True, metadata={
+        "minLength": 8, "maxLength": 128, "description": "not common or easily guessed (else 422 weak_password)"})
+    display_name = fields.String(required=True, metadata={"minLength": 1, "maxLength": 80})
 
 
 class UserSchema(Schema):

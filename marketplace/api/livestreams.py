@@ -19,7 +19,7 @@ from ..livestream.report import note_viewers, report_show, show_report, viewer_k
 from ..livestream.stream import admitted, event_stream, record_viewer
 from .common import BEARER, api_user, list_envelope, require_user
 from .live_schemas import (ChatIn, ChatMessageSchema, LivestreamIn, LivestreamListQuery, LivestreamSchema, PinIn,
-                           ReminderSchema, ReportSchema)
+                           ReminderSchema, ReportSchema, ROOM_EVENT)
 
 blp = Blueprint("livestreams_api", __name__, description="Live shows")
 STATUSES = {"upcoming": ShowStatus.scheduled, "live": ShowStatus.live, "ended": ShowStatus.ended}
@@ -161,7 +161,7 @@ def _max_seconds():
 
 
 @blp.route("/livestreams/<int:show_id>/events", methods=["GET"])
-@blp.response(200, {"type": "string"}, content_type="text/event-stream",
+@blp.response(200, ROOM_EVENT, content_type="text/event-stream",
               description="Server-Sent Events: `pin`, `stock`, `chat`, `status`, `viewers`, each with an `id:`. "
                           "Send `Last-Event-ID` (header, or `?last_event_id=`) to resume without loss.")
 @admitted  # a crowd of viewers queues for the database in stream.py, not at the pool

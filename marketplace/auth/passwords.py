@@ -18,7 +18,8 @@ def password_problem(password: str, user_inputs=()) -> str | None:
         return _l("Use at least %(n)d characters.", n=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
         return _l("Use at most %(n)d characters.", n=MAX_LENGTH)
-    if zxcvbn(password, user_inputs=[u for u in user_inputs if u])["score"] < 2:
+    # zxcvbn refuses (ValueError) passwords past 72 characters: judge their first 72
+    if zxcvbn(password[:72], user_inputs=[u for u in user_inputs if u])["score"] < 2:
         return _l("This password is too common or easy to guess; try a longer phrase.")
     return None
 

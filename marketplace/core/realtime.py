@@ -4,8 +4,8 @@ processes through Redis pub/sub when REDIS_URL is set.
 Messages are dicts; subscribers wait on a channel with a timeout. With Redis,
 publish goes to Redis and one listener thread per process hands what arrives to
 the local subscribers. If Redis goes away, publishing falls back to this process
-(and says so in the log) and the listener reconnects on its own; viewers fill the
-gap from the database when the next event shows them one (stream.py).
+(and says so in the log) and the listener reconnects on its own, then tells every
+stream here to read what it missed from the database (RESYNC, see stream.py).
 
 Under gunicorn's gevent workers `threading` is monkey-patched, so the listener and
 counter "threads" are greenlets and a subscriber's wait parks only its own stream.
@@ -76,8 +76,22 @@ class LocalBroker:
         for sub in targets:
             sub.deliver(message)
 
+    def deliver_everywhere(self, message):
+        """To every subscriber of every channel in this process."""
+        with self._lock:
+            targets = [sub for subs in self._subs.values() for sub in subs]
+        for sub in targets:
+            sub.deliver(message)
+
     def publish(self, channel, message):
         self.deliver_local(channel, message)
+
+
+#: handed to every stream of this process when its Redis listener is back after losing its
+#: connection: what was published meanwhile never reached this process, so each stream
+#: reads what it missed from the database at once, rather than when the room's next event
+#: shows it a gap (which in a quiet room may be never)
+RESYNC = {"type": "resync"}
 
 
 class RedisBroker(LocalBroker):
@@ -115,17 +129,21 @@ class RedisBroker(LocalBroker):
         self.degraded = False
 
     def _listen_forever(self):
-        delay = 0.5
+        delay, lost = 0.5, False
         while True:
             try:
                 pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
                 pubsub.psubscribe(self.prefix + "live:*")
-                delay = 0.5
+                if lost:
+                    log.warning("Redis listener is back: live rooms here catch up from the database")
+                    self.deliver_everywhere(RESYNC)
+                delay, lost = 0.5, False
                 for item in pubsub.listen():
                     if item.get("type") == "pmessage":
                         channel = item["channel"].decode()[len(self.prefix):]
                         self.deliver_local(channel, json.loads(item["data"]))
             except Exception as err:  # noqa: BLE001 - reconnect whatever went wrong
+                lost = True
                 log.warning("Redis listener lost its connection (%s); retrying in %.1fs", err, delay)
                 time.sleep(delay)
                 delay = min(delay * 2, 10)

@@ -24,6 +24,7 @@ LABELS = {
     "marketplace.jobs.tasks.auto_deliver": _l("Mark old unconfirmed parcels delivered"),
     "marketplace.jobs.tasks.send_reminders": _l("Mail live show reminders"),
     "marketplace.monitoring.jobs.scan_job": _l("Monitoring scan"),
+    "marketplace.monitoring.jobs.verify_ledger_job": _l("Verify the ledger's hash chain"),
     "marketplace.jobs.schedule.enqueue_periodic": _l("Start a periodic job"),
 }
 

@@ -174,22 +174,22 @@ def _follow(app, broker, sub, show_id, last, max_seconds):
 
 def _texts(incoming, show_id, last) -> tuple[list[str], int]:
     """The SSE text of the messages that arrived, in event order, without repeats; a gap
-    (a slow viewer, another process while Redis was down) is filled from the database."""
+    (a slow viewer, another process while Redis was down) is filled from the database,
+    and so is whatever was missed when the broker says its Redis listener is back."""
     texts = []
     for message in incoming:
-        if message.get("type") == "viewers":
+        kind = message.get("type")
+        if kind == "viewers":
             texts.append(format_event({**message, "id": last}))
-            continue
-        if message["id"] <= last:
-            continue  # already sent (e.g. in the catch-up)
-        if message["id"] > last + 1:  # a gap: fetch what was missed, in order
+        elif kind == "resync" or message["id"] > last + 1:  # missed some: fetch them, in order
             for missed in _catch_up(show_id, last):
                 if missed["id"] > last:
                     texts.append(format_event(missed))
                     last = missed["id"]
-            continue
-        texts.append(shared_text(message))
-        last = message["id"]
+        elif message["id"] == last + 1:
+            texts.append(shared_text(message))
+            last = message["id"]
+        # else: already sent (e.g. in the catch-up)
     return texts, last
 
 

@@ -22,7 +22,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 @pytest.fixture
 def redis_url():
     if not REDIS_URL:
-        pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0) for the RQ queues")
+        pytest.skip("needs TEST_REDIS_URL (e.g. redis://127.0.0.1:6379/0): queues and shared limits live in Redis")
     client = Redis.from_url(REDIS_URL)
     clear_job_keys(client)
     yield REDIS_URL

@@ -172,3 +172,40 @@ def test_pin_card_of_a_product_with_a_photo_streams_its_image_urls(app, client, 
         go_live(world)
     _, text = read(client, world.show.id)
     assert '"image_urls": {"thumb": "/media/' in text
+
+
+def test_a_viewer_joining_right_after_another_sees_the_room_as_it_is_now(client, world):
+    go_live(world, pin=False)
+    _, text = read(client, world.show.id, seconds=0.1)
+    assert "event: pin" not in text
+    services.pin(world.owner, world.show, world.product.id)  # within the state's reuse time
+    db.session.commit()
+    _, text = read(client, world.show.id, seconds=0.1)
+    assert [kind for _id, kind in events_of(text)][:2] == ["status", "pin"]
+
+
+def test_a_stream_whose_broker_missed_events_reads_them_when_told_to_resync(app, client, monkeypatch, world):
+    """What a process's viewers get when its Redis listener is back after an outage: the
+    events published meanwhile (stored, never delivered here) come from the database."""
+    from marketplace.core.realtime import RESYNC
+
+    go_live(world, pin=False)
+    broker = app.extensions["broker"]
+    show_id, product_id, owner_id = world.show.id, world.product.id, world.owner.id
+
+    def pin_unheard_then_resync():
+        deadline = time.monotonic() + 5
+        while broker.count(channel(show_id)) == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the viewer's stream is subscribed
+        with app.app_context():
+            from marketplace.auth.models import User
+            monkeypatch.setattr(broker, "publish", lambda *a: None)  # the other process, Redis away
+            services.pin(db.session.get(User, owner_id), db.session.get(Show, show_id), product_id)
+            db.session.commit()
+        broker.deliver_everywhere(RESYNC)
+
+    writer = threading.Thread(target=pin_unheard_then_resync)
+    writer.start()
+    _, text = read(client, show_id, seconds=3)
+    writer.join()
+    assert events_of(text)[-1] == (2, "pin")

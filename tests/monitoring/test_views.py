@@ -258,3 +258,16 @@ def test_enqueue_runs_inline_without_redis_and_queues_with_it(app, world, monkey
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")
     assert jobs.enqueue_scan() == {"queued": True, "job_id": "job-1"}
     assert queued == [("default", jobs.scan_job, (None,))]
+    assert jobs.enqueue_verify(world.admin.id) == {"queued": True, "job_id": "job-1"}
+    assert queued[-1] == ("default", jobs.verify_ledger_job, (world.admin.id,))
+
+
+def test_the_ledger_verification_runs_inline_without_redis_and_is_recorded(app, world):
+    from marketplace.core.audit import AuditRecord
+
+    assert jobs.enqueue_verify(world.admin.id) == {"queued": False, "ok": True, "entries": 0}
+    record = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "ledger.verify"))
+    assert (record.actor_id, record.object_type, record.after) == (world.admin.id, "ledger",
+                                                                   {"ok": True, "entries": 0})
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["monitoring", "verify-ledger", "--enqueue"]).exit_code == 2  # no REDIS_URL
