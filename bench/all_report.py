@@ -34,10 +34,15 @@ def figure_rows(runs):
                          f"**did not finish** (exit {run['code']}) | {mem} | {_link(run)} |")
         for v in rows:
             verdict = "PASS" if v["verdict"].startswith("PASS") else "**FAIL**"
-            lines.append(" | ".join(["", run["name"], run["database"], _cell(v["figure"]), _cell(v["measured"]),
+            lines.append(" | ".join(["", run["name"], run["database"], _cell(v["figure"]), _cell(_measured(v)),
                                      _cell(v["baseline"] or "—"), _cell(v["target"]), verdict, mem, _link(run), ""])
                          .strip())
     return lines
+
+
+def _measured(v):
+    """The ratio a verdict states, with the measured page's own figure beside it when there is one."""
+    return f"{v['measured']} ({v['subject']})" if v.get("subject") else v["measured"]
 
 
 def web_worker_peak(run):
@@ -63,7 +68,7 @@ def issue7_rows(runs):
     for run in runs:
         for v in run.get("verdicts") or []:
             if "hello" in v["target"].lower():
-                lines.append(f"| {_cell(v['figure'])}: {_cell(v['target'])} | {_cell(v['measured'])} | "
+                lines.append(f"| {_cell(v['figure'])}: {_cell(v['target'])} | {_cell(_measured(v))} | "
                              f"{_cell(v['baseline'])} | {'PASS' if v['verdict'].startswith('PASS') else '**FAIL**'} "
                              f"| {run['name']}, {run['database']} |")
     peaks = [(web_worker_peak(r), r) for r in runs if web_worker_peak(r)]
@@ -111,11 +116,17 @@ def now():
 
 
 def attach_section(run, before, after):
-    """Record which section a run wrote, and the verdicts and baselines in it."""
+    """Record which section a run wrote (its text is kept, so a saved run can be reported again)."""
     name = all_sections.written_by(run["name"], before, after)
-    run["section"] = name
-    if name:
-        text = after[name]
+    run["section"], run["section_text"] = name, after.get(name, "") if name else ""
+    return parse(run)
+
+
+def parse(run):
+    """The verdicts of a run's section, each with its baseline and its own figure."""
+    text = run.get("section_text")
+    if text:
         run["anchor"] = all_sections.anchor(text)
-        run["verdicts"] = [dict(v, baseline=all_sections.baseline_for(text, v)) for v in all_sections.verdicts(text)]
+        run["verdicts"] = [dict(v, baseline=all_sections.baseline_for(text, v),
+                                subject=all_sections.subject_figure(text, v)) for v in all_sections.verdicts(text)]
     return run

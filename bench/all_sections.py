@@ -66,7 +66,8 @@ def verdicts(markdown):
             continue
         measured = _column(header, "measured", "ratio")
         target = _column(header, "rule", "target")
-        baseline = _column(header, "baseline")
+        baseline = next((i for i, h in enumerate(header) if i and h.lower().startswith("baseline")
+                         and "÷" not in h), None)  # a figure of the yardstick, not a ratio to it
         for cells in rows:
             if len(cells) != len(header) or not cells[v].strip():
                 continue
@@ -94,6 +95,18 @@ def baseline_for(markdown, row):
             is_verdict = any(c.replace("*", "") in ("PASS", "FAIL") for c in cells)
             if not is_verdict and len(cells) == len(header) and all(w in _plain(cells[0]) for w in wanted):
                 return f"{cells[0]}: {_figure(header, cells, metric)}"
+    return ""
+
+
+def subject_figure(markdown, row):
+    """The measured page's own figure when the verdict states a ratio (storefront: its req/s or p95)."""
+    metric = "p95" if "p95" in row["target"] else "req/s" if "rps" in row["target"] else None
+    if metric is None:
+        return ""
+    for header, rows in tables(markdown):
+        for cells in rows:
+            if cells[0] == row["figure"] and len(cells) == len(header) and _column(header, "verdict") is None:
+                return _figure(header, cells, metric)
     return ""
 
 

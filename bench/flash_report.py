@@ -139,31 +139,61 @@ def _profile_lines(profile):
     return lines
 
 
+#: the last run before the checkout path was slimmed (same command, same machine)
+BEFORE = {"when": "2026-11-29 11:50 UTC", "rate": 17.5, "bare_rps": 347.6, "ratio": 0.05,
+          "won_ms": 20.4, "won_statements": 16, "lost_ms": 6.9, "lost_statements": 3, "bare_ms": 2.8}
+
+
+def _before_after(s, profile):
+    b, bare = BEFORE, profile["bare"]["cpu_ms"]
+    won, lost = profile["won"], profile["lost"]
+    return [
+        "### Before and after slimming the checkout", "",
+        "| figure | before (run of " + b["when"] + ") | this run |", "|---|---:|---:|",
+        f"| successful checkouts per second ÷ bare page's requests per second | {b['ratio']:.2f} "
+        f"({b['rate']:.1f} ÷ {b['bare_rps']:.1f}) | {s['ratio']:.2f} ({s['rate']:.1f} ÷ {s['bare_rps']:.1f}) |",
+        f"| winning checkout: SQL statements, CPU ms (÷ bare) | {b['won_statements']}, {b['won_ms']:.1f} "
+        f"({b['won_ms'] / b['bare_ms']:.1f} ×) | {won['statements']}, {won['cpu_ms']:.1f} "
+        f"({won['cpu_ms'] / bare:.1f} ×) |",
+        f"| refused checkout (sold out): SQL statements, CPU ms (÷ bare) | {b['lost_statements']}, "
+        f"{b['lost_ms']:.1f} ({b['lost_ms'] / b['bare_ms']:.1f} ×) | {lost['statements']}, {lost['cpu_ms']:.1f} "
+        f"({lost['cpu_ms'] / bare:.1f} ×) |", "",
+        "What changed: the 201 body is built before the commit from the objects the request wrote (the new "
+        "orders start with an empty event list and their cooperative as already loaded), instead of re-reading "
+        "checkout, orders, lines and events after it (`api/orders.py`, `orders/checkout.py`); the access log "
+        "takes the user's id from the identity key instead of reloading the expired user and membership after "
+        "the commit (`observability/logs.py`); the bearer token, its user and the membership come in one query "
+        "(`auth/services.py`). Every invariant stays: the guarded single-statement stock update, the per-buyer "
+        "count, the audit record, the frozen lines, the reservation expiry.", ""]
+
+
 def _reading(s, profile):
     """What the figures say about the target, computed from this run's own numbers."""
     bare = profile["bare"]["cpu_ms"]
     won, lost = profile["won"]["cpu_ms"] / bare, profile["lost"]["cpu_ms"] / bare
-    lines = ["### Reading the figures", "",
+    lines = [*_before_after(s, profile), "### Reading the figures", "",
              f"A winning checkout costs {won:.1f} × the bare page's CPU in this process alone, so once the cores "
              f"are saturated successful checkouts cannot come faster than about 1/{won:.1f} = {1 / won:.2f} × the "
-             "bare page's rate, before PostgreSQL's share (writes, WAL). While the stock lasts nearly every "
-             "request served wins (see \"refused before the sell-out\"), so the sell-out rate is the winners' own "
-             f"cost. The target asks for {s['min_ratio']}: a winning checkout could cost at most "
-             f"{1 / s['min_ratio']:.1f} × the bare page, while even a refused one (3 statements, no write) costs "
-             f"{lost:.1f} × here: the framework around every API request (argument schema, rate limiter, token "
-             "lookup, error and JSON handling, request log) takes about the whole budget.", ""]
+             "bare page's rate, before PostgreSQL's share (writes, WAL, the commit's fsync). While the stock lasts "
+             "nearly every request served wins (see \"refused before the sell-out\"), so the sell-out rate is the "
+             f"winners' own cost. The target asks for {s['min_ratio']}: a winning checkout could cost at most "
+             f"{1 / s['min_ratio']:.1f} × the bare page, while a refused one ({profile['lost']['statements']} "
+             f"statements, no write) costs {lost:.1f} × here: the framework around every API request (WSGI and "
+             "Flask dispatch, argument schema, rate limiter, token lookup, error and JSON handling, request log, "
+             "session teardown) takes most of that budget before the checkout does anything.", ""]
     if not s["rate_ok"]:
         lines += [
-            "What would narrow the gap, cheapest first: (1) build the 201 body before the commit instead of "
-            "re-reading checkout, orders, lines and events after it (4 SELECTs, `api/orders.py`); (2) log the "
-            "request's user id without re-loading the user after the commit (2 SELECTs, `observability`); (3) load "
-            "the token's user and membership in one query; (4) write checkout, order, line and audit rows with "
-            "Core `INSERT`s instead of the ORM unit of work. Together that removes about half of the statements, "
-            f"while the target needs {1 - 1 / s['min_ratio'] / won:.0%} of a winning checkout's cost gone. Meeting "
-            "it takes a much thinner path for the winners: "
-            "an endpoint without the schema and ORM layers that takes the stock with one guarded statement and "
-            "writes the orders from a queue (answering with a reservation to poll, which API.md does not offer "
-            "today). An admission gate in Redis (a counter per sale) would answer the losers without PostgreSQL "
-            "and shorten the whole burst, but not make the winners faster. More cores raise both rates, not the "
-            "ratio.", ""]
+            "What is left in a winning checkout (profiled in-process, CPU time): the request framework as in a "
+            "refused one (about the refused checkout's cost), then the writes: the per-buyer count "
+            "(`INSERT … ON CONFLICT`), the checkout, order and line rows and the audit record through the ORM "
+            "unit of work (two flushes), the guarded stock `UPDATE`, the `UPDATE` that stores the payment "
+            "intent's id (it names the checkout's id, known only after the insert), and the commit. Writing the "
+            "rows with Core `INSERT`s would save part of the unit of work's bookkeeping (about a tenth of the "
+            f"winner's cost), not the {1 - 1 / s['min_ratio'] / won:.0%} the target needs. Meeting it takes a "
+            "much thinner path for the winners: an endpoint without the schema and ORM layers that takes the "
+            "stock with one guarded statement and writes the orders from a queue (answering with a reservation "
+            "to poll, which API.md does not offer today). A \"sold out\" marker (in-process or Redis) would "
+            "spare the refused checkouts their product query, but they are already cheap and hardly any are "
+            "answered before the sell-out, so it would shorten the whole burst, not raise the sell-out rate. "
+            "More cores raise both rates, not the ratio.", ""]
     return lines

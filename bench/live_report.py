@@ -1,14 +1,19 @@
 """The live benchmark's tables: on the terminal and in its section of docs/benchmarks.md."""
+import json
 from datetime import datetime, timezone
 
 from .docs import write_section
 from .machine import facts as machine_facts
 
 PIN_HEAD = ("round", "app", "pins", "viewers streaming", "open at end", "p50 ms", "p99 ms", "max ms",
-            "within 1 s", "worst pin", "server CPU ms per pin", "per worker", "all joined after s",
-            "server CPU ms per viewer joining", "others' CPU")
+            "within 1 s", "worst pin", "pin request ms (median)", "server CPU ms per pin", "per worker",
+            "all joined after s", "server CPU ms per viewer joining", "others' CPU")
 SALE_HEAD = ("flash sale", "buyers", "answers", "201 (live price)", "5xx", "p50 ms", "p99 ms", "max ms",
              "quota", "sold (counter)", "live units on orders", "stock left", "regular-price lines")
+
+
+def _median_ms(values):
+    return f"{values[len(values) // 2]:.0f}" if values else "–"
 
 
 def _ms(x):
@@ -28,6 +33,7 @@ def pin_rows(results):
             rows.append((str(n[r["name"]]), what, str(s["pins"]), f"{r['peak_streaming']:,}",
                          f"{r['open_at_stop']:,}", _ms(s["p50"]), _ms(s["p99"]), _ms(s["max"]),
                          f"{s['share_within']:.2%}", f"{s['worst_pin_share']:.2%}",
+                         _median_ms(r["pin_request_ms"]) if label == "pins_idle" else "–",
                          f"{r['pin_cpu_ms']:.0f}" if label == "pins_idle" else "–",
                          "/".join(str(c) for c in r["per_worker"]), f"{r['ramp_s']:.0f}",
                          f"{r['join_cpu_ms']:.1f}", f"{r['others_cpu']:.0%}"))
@@ -73,6 +79,19 @@ def _verdicts(verdicts):
                               f"{'PASS' if v['ok'] else '**FAIL**'} |" for v in verdicts])
 
 
+def error_summary(lines) -> list[str]:
+    """Server log errors grouped: how many of each (what failed, the exception's last line)."""
+    counts = {}
+    for line in lines:
+        try:
+            record = json.loads(line)
+            key = f"{record.get('message', '')[:80]} → {(record.get('exc_info') or '').strip().splitlines()[-1][:120]}"
+        except (ValueError, IndexError, AttributeError):
+            key = line[:200]
+        counts[key] = counts.get(key, 0) + 1
+    return [f"{n} × {key}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
 def print_results(results, verdicts):
     for head, rows in ((PIN_HEAD, pin_rows(results)), (SALE_HEAD, sale_rows(results)),
                        (MEM_HEAD, memory_rows(results))):
@@ -82,54 +101,73 @@ def print_results(results, verdicts):
             print("  ".join(c.ljust(w) for c, w in zip(line, widths)))
         print()
     for v in verdicts:
-        print(f"{'PASS' if v['ok'] else 'FAIL'}  {v['name']:<24} {v['rule']:<52} {v['measured']}")
-    for line in results["server_errors"][:5]:
-        print("server log:", line[:200])
+        print(f"{'PASS' if v['ok'] else 'FAIL'}  {v['name']:<26} {v['rule']:<60} {v['measured']}")
+    for line in error_summary(results["server_errors"])[:5]:
+        print("server log:", line)
 
 
 def write_docs(*, command, args, results, verdicts, url, gunicorn):
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = [
-        "## Live room: 2,000 viewers on the event stream, pins, a flash sale", "",
-        "What it measures: one gunicorn with gevent workers (production config, `REDIS_URL` set so rooms fan "
-        "out through Redis pub/sub, card payments through Stripe's API served by localstripe) holds a crowd "
-        "of viewers on one show's `/api/v1/livestreams/{id}/events` stream. While they watch, the host pins "
-        "products through the API; each viewer's receipt of each `pin` event is timed against the moment the "
-        "host's request was sent. Then the host pins the flash item and every buyer sends "
-        "`POST /api/v1/checkouts` at the same instant (one connection and loopback address per buyer, released "
-        "by a barrier), while the host keeps pinning; the database is then asked what was sold. The yardstick "
-        "is a bare Flask app with the same gunicorn settings whose stream is only Redis pub/sub → SSE "
-        "(`bench/live_bare_app.py`): rounds of the two alternate, with the same crowd.", "",
-        f"Targets: at least {2000:,} viewers held on a 2-core machine; a pin reaches 99 % of them within 1 s; "
-        "the flash sale sells exactly its quota; peak memory per web worker at most 200 MB (issue 7).", "",
-        f"Run on {when}:", "", "```sh", command, "```", "",
-        "### Verdicts", "", _verdicts(verdicts), "",
-        "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "",
-        "Latency: from the host's pin request leaving the benchmark to the viewer's socket delivering the event "
-        "in the load generator (both `time.monotonic()`), so it includes the pin request itself (database "
-        "transaction), Redis, the worker's fan-out to its streams and the generator's own delay in reading "
-        "thousands of sockets. \"within 1 s\" pools every pin and viewer of the round; \"worst pin\" is the "
-        "lowest share of one pin. A viewer that never got a pin counts as later than 1 s. \"per worker\": "
-        "established viewer connections per gunicorn worker once all had connected. \"others' CPU\": share of "
-        "the machine's CPU time used by processes outside the benchmark during the round (the machine is "
-        "shared).", "",
-        "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "",
-        f"Each sale: {args.buyers} buyers, one unit each (per-buyer limit 1), live quota {args.quota}, the "
-        "product's stock equal to the quota (so a buyer after the quota gets 409 `insufficient_stock` rather "
-        "than the regular price). \"sold (counter)\" is `lineup_items.sold`, \"live units on orders\" the "
-        "units on order lines at the live price not cancelled; the sale is exact when both equal the quota.", "",
-        "### Memory", "", _table(MEM_HEAD, memory_rows(results)), "",
-        "Per worker and master: peak RSS over the whole run (`VmHWM`); total: the highest sum of RSS over "
-        "master and workers, sampled every 0.5 s. The load generator reports its own peak (`ru_maxrss`).", ""]
-    if results["server_errors"]:
-        out += ["Server log errors in this run:", ""] + [f"- `{e[:200]}`" for e in results["server_errors"][:5]]
-        out.append("")
+    out = ["## Live room: 2,000 viewers on the event stream, pins, a flash sale", "", *_what(args), "",
+           f"Run on {when}:", "", "```sh", command, "```", "",
+           "### Verdicts", "", _verdicts(verdicts), "",
+           "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "", *_pin_notes(), "",
+           "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "", *_sale_notes(args), "",
+           "### Memory", "", _table(MEM_HEAD, memory_rows(results)), "",
+           "Per worker and master: peak RSS over the whole run (`VmHWM`); total: the highest sum of RSS over "
+           "master and workers, sampled every 0.5 s. The load generator's own peak is its `VmHWM`.", ""]
+    errors = error_summary(results["server_errors"])
+    if errors:
+        out += ["Errors in the servers' logs during this run:", ""] + [f"- {e}" for e in errors[:8]] + [""]
     out += ["### Setup", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
     out += [f"| gunicorn `{name}` | `{options}` |" for name, options in gunicorn.items()]
-    out += [
-            f"| viewers | {args.viewers:,}, connecting at {args.rate:.0f}/s from distinct loopback addresses, "
-            "one asyncio process (`bench/live_viewers.py`) |",
-            f"| rounds | {args.rounds} per app, alternating; {args.pins} pins {args.pin_interval} s apart, then the "
-            "sale with a pin every half interval |", ""]
+    out += [f"| viewers | {args.viewers:,}, starting to connect at {args.rate:.0f}/s from distinct loopback "
+            "addresses, one asyncio process (`bench/live_viewers.py`) |",
+            f"| rounds | {args.rounds} per app, alternating; {args.pins} pins {args.pin_interval} s apart, then "
+            "the flash sale with a pin every half interval |", ""]
     return write_section("live", "\n".join(out))
+
+
+def _what(args):
+    layout = ("the production layout of `gunicorn.conf.py`: the event streams on a gevent service "
+              "(`GUNICORN_ROLE=events`), pages and the JSON API, so the host's pins and the buyers' checkouts, "
+              "on a gthread service (`GUNICORN_ROLE=pages`)" if args.layout == "split" else
+              "one gevent pool for the event streams, pages and the JSON API (`GUNICORN_ROLE=all`)")
+    return [
+        f"What it measures: the real app in {layout}; production config, `REDIS_URL` set so rooms fan out "
+        "through Redis pub/sub, card payments through Stripe's API served by localstripe. A crowd of viewers "
+        "joins one show's `/api/v1/livestreams/{id}/events` stream; while they watch, the host pins products "
+        "through the API and each viewer's receipt of each `pin` event is timed against the moment the host's "
+        "request was sent. Then the host pins the flash item and every buyer sends `POST /api/v1/checkouts` at "
+        "the same instant (one connection and loopback address per buyer, released by a barrier) while the "
+        "host keeps pinning; the database is then asked what was sold. The yardstick is a bare Flask app on "
+        "the same gevent settings whose stream is nothing but Redis pub/sub → SSE (`bench/live_bare_app.py`); "
+        "rounds of the two alternate, with the same crowd. A flash sale nobody watches, first, is the sale's "
+        "baseline.", "",
+        "Targets: at least 2,000 viewers held on a 2-core machine; a pin reaches 99 % of them within 1 s; the "
+        "flash sale sells exactly its quota; peak memory per web worker at most 200 MB (issue 7)."]
+
+
+def _pin_notes():
+    return [
+        "Latency: from the host's pin request leaving the benchmark to the viewer's socket delivering the event "
+        "in the load generator (both `time.monotonic()`), so it includes the pin request itself (“pin request "
+        "ms”), Redis, each worker's fan-out to its streams and the generator's own delay in reading thousands "
+        "of sockets. “within 1 s” pools every pin and viewer of the round; “worst pin” is the lowest share "
+        "of one pin; a viewer that never got a pin counts as later than 1 s. “server CPU ms per pin”: CPU time "
+        "of the gunicorn workers during the pins, less their idle rate (keepalives, viewer counts) measured just "
+        "before, per pin: what one pin costs to deliver, which does not depend on the neighbours. “server CPU "
+        "ms per viewer joining”: the stream workers' CPU time from the first connection until all viewers "
+        "streamed, per viewer. “per worker”: established viewer connections per gunicorn worker. “others' "
+        "CPU”: share of the machine's CPU time used by processes outside the benchmark during the round (the "
+        "machine is shared with other people's test suites)."]
+
+
+def _sale_notes(args):
+    return [
+        f"Each sale: {args.buyers} buyers, one unit each (per-buyer limit 1), live quota {args.quota}, the "
+        "product's stock equal to the quota (so a buyer after the quota gets 409 `insufficient_stock` rather "
+        "than the regular price). “sold (counter)” is `lineup_items.sold`, “live units on orders” the "
+        "units on live-price order lines not cancelled; the sale is exact when both equal the quota. Latency "
+        "is per buyer, from the barrier's release to the answer."]

@@ -45,9 +45,9 @@ def bare_round(url, bare, args) -> dict:
 
     with CpuMeter(url) as machine, Crowd(bare.port, "/events", args.viewers, args.rate) as crowd:
         joined = _join(crowd, bare, args)
-        pins, pin_cpu = _pins(args, [bare], pin_once)
+        pins, pin_costs = _pins(args, [bare], pin_once)
         final = crowd.stop()
-    return _result("bare", final, crowd, joined, machine, pin_cpu, pins_idle=latencies(pins, final, args.viewers))
+    return _result("bare", final, crowd, joined, machine, pin_costs, pins_idle=latencies(pins, final, args.viewers))
 
 
 def app_round(url, events, pages, show, tokens, args) -> dict:
@@ -60,14 +60,14 @@ def app_round(url, events, pages, show, tokens, args) -> dict:
     path = f"/api/v1/livestreams/{show.show_id}/events"
     with CpuMeter(url) as machine, Crowd(events.port, path, args.viewers, args.rate) as crowd:
         joined = _join(crowd, events, args)
-        idle, pin_cpu = _pins(args, servers, pin_once)
+        idle, pin_costs = _pins(args, servers, pin_once)
         sale, during = _sale_while_pinning(url, pages, show, tokens, args)
         time.sleep(args.pin_interval)  # the last pin's stragglers
         final = crowd.stop()
     ids = _pin_event_ids(url, show.show_id)
     if len(ids) != len(idle) + len(during):
         raise RuntimeError(f"{len(idle) + len(during)} pins made but {len(ids)} pin events stored")
-    result = _result("app", final, crowd, joined, machine, pin_cpu,
+    result = _result("app", final, crowd, joined, machine, pin_costs,
                      pins_idle=latencies(list(zip(idle, ids)), final, args.viewers),
                      pins_sale=latencies(list(zip(during, ids[len(idle):])), final, args.viewers))
     result["sale"] = sale
@@ -92,25 +92,33 @@ def _pins(args, servers, pin_once):
     q0 = cpu_seconds(servers)
     time.sleep(quiet)
     idle_rate = (cpu_seconds(servers) - q0) / quiet
-    p0, t0, made = cpu_seconds(servers), time.monotonic(), []
+    p0, t0, made, took = cpu_seconds(servers), time.monotonic(), [], []
     for k in range(args.pins):
+        sent = time.monotonic()
         made.append(pin_once(k))
+        took.append(time.monotonic() - sent)
         time.sleep(args.pin_interval)
     spent = cpu_seconds(servers) - p0 - idle_rate * (time.monotonic() - t0)
-    return made, max(spent, 0.0) * 1000 / max(len(made), 1)
+    return made, {"pin_cpu_ms": max(spent, 0.0) * 1000 / max(len(made), 1),
+                  "pin_request_ms": sorted(t * 1000 for t in took)}
 
 
 def _sale_while_pinning(url, pages, show, tokens, args):
     """Pin the flash item, let every buyer buy at once, and keep pinning while they do."""
     pins = [pin(pages.port, show.show_id, show.flash_product_id, show.host_token)]
-    outcome = {}
+    outcome, failed = {}, []
     rush = threading.Thread(target=lambda: outcome.update(sale(url, pages, show, tokens, "while viewers watch")))
     rush.start()
-    while rush.is_alive() or len(pins) < 3:
+    while (rush.is_alive() or len(pins) < 3) and not failed:
         time.sleep(args.pin_interval / 2)
         product = show.other_product_id if len(pins) % 2 else show.flash_product_id
-        pins.append(pin(pages.port, show.show_id, product, show.host_token))
+        try:
+            pins.append(pin(pages.port, show.show_id, product, show.host_token))
+        except RuntimeError as err:  # the host's pin refused during the rush: reported, no more pins
+            print(f"    {err}")
+            failed.append(str(err))
     rush.join()
+    outcome["pin_failures"] = failed
     return outcome, pins
 
 
@@ -127,15 +135,17 @@ def _pin_event_ids(url, show_id) -> list[int]:
                                            "ORDER BY seq", (show_id,))]
 
 
-def _result(name, final, crowd, joined, machine, pin_cpu_ms, **pin_sets) -> dict:
+def _result(name, final, crowd, joined, machine, pin_costs, **pin_sets) -> dict:
     out = {"name": name, "viewers": crowd.viewers, "peak_streaming": crowd.peak_streaming,
            "open_at_stop": final.get("open_at_stop", 0), "errors": final.get("errors", {}), **joined,
-           "pin_cpu_ms": pin_cpu_ms, "generator_rss_kb": final.get("peak_rss_kb", 0),
+           **pin_costs, "generator_rss_kb": final.get("peak_rss_kb", 0),
            "generator_cpu_s": final.get("cpu_seconds", 0.0), "others_cpu": machine.others, "ours_cpu": machine.ours}
     for label, per_pin in pin_sets.items():
         out[label] = summary(per_pin, TARGET_SECONDS)
         print(f"    {label.replace('_', ' ')}: {_fmt(out[label])}")
-    print(f"    server CPU: {joined['join_cpu_ms']:.1f} ms per viewer joining, {pin_cpu_ms:.0f} ms per pin")
+    requests = pin_costs["pin_request_ms"]
+    print(f"    server CPU: {joined['join_cpu_ms']:.1f} ms per viewer joining, {pin_costs['pin_cpu_ms']:.0f} ms per "
+          f"pin; pin requests took {requests[len(requests) // 2]:.0f} ms (median), {requests[-1]:.0f} ms (max)")
     if out["errors"]:
         print(f"    viewer errors: {out['errors']}")
     return out

@@ -103,8 +103,9 @@ def _method(args, rows, engine):
             f"to {args.quiet_timeout} s) and is measured again (up to {args.retries} times) if they took more while "
             f"it ran; {sum(r['repeats'] for r in rows)} rounds were measured again in this run."
             if args.max_others < 1 else
-            "In this run rounds did not wait for a quiet machine (`--max-others 1`): other sessions' test suites "
-            "and benchmarks kept it busy, so the figures were taken next to them."))
+            f"In this run rounds waited for a quieter machine only while other processes used more than "
+            f"{args.max_others:.0%} of the CPUs (`--max-others {args.max_others:g}`): other sessions' test suites and "
+            "benchmarks kept it busy, so the figures were taken next to them."))
 
 
 def _sql_section(profile):

@@ -13,6 +13,7 @@ and the peak memory per process kind (bench/all_report.py).
 writes into a copy of docs/benchmarks.md (instance/bench-all-quick.md), so its figures
 never replace real ones.
 """
+import json
 import os
 import shutil
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from . import all_plan, all_report, all_sections, seed
@@ -52,11 +54,15 @@ def add_arguments(p):
                    help="stop a benchmark that runs longer (default: 90, with --quick 6)")
     p.add_argument("--sqlite-dir", default=os.path.join(ROOT, "instance"),
                    help="where SQLite databases go, for benchmarks that support SQLite (default: %(default)s)")
+    p.add_argument("--report-from", metavar="PATH",
+                   help="run nothing: write the table from a saved run (each run saves instance/bench-all-last.json, a quick one instance/bench-all-quick.json)")
     p.add_argument("--docs", help=f"the Markdown file the sections go into (default: docs/benchmarks.md; "
                                   f"with --quick a fresh copy of it, {os.path.relpath(QUICK_DOCS, ROOT)})")
 
 
 def run(args, command):
+    if args.report_from:
+        return _report_from(args.report_from, args)
     started, t0 = all_report.now(), time.monotonic()
     docs = _docs_path(args)
     found = {name: module for name, module in benchmarks().items() if name != "all"}
@@ -70,13 +76,35 @@ def run(args, command):
         else:
             runs.append({"name": name, "database": "SQLite",
                          "skipped": "PostgreSQL only: " + all_plan.sqlite_reason(name)})
-    markdown = all_report.markdown(command=command, runs=runs, started=started, seconds=time.monotonic() - t0,
-                                   quick=args.quick, url=_database(args.database_url, "storefront"))
+    saved = {"command": command, "runs": runs, "started": started.isoformat(), "seconds": time.monotonic() - t0,
+             "quick": args.quick, "url": _database(args.database_url, "storefront"), "docs": docs}
+    with open(os.path.join(ROOT, "instance", "bench-all-quick.json" if args.quick else "bench-all-last.json"),
+              "w") as fh:
+        json.dump(saved, fh, indent=1)
+    return _write(saved)
+
+
+def _write(saved):
+    for run in saved["runs"]:
+        all_report.parse(run)
+    markdown = all_report.markdown(command=saved["command"], runs=saved["runs"],
+                                   started=datetime.fromisoformat(saved["started"]), seconds=saved["seconds"],
+                                   quick=saved["quick"], url=saved["url"])
     print(markdown)
-    print("wrote", all_sections_write(markdown, docs))
+    print("wrote", all_sections_write(markdown, saved["docs"]))
+    runs = saved["runs"]
     finished = all(r.get("skipped") or r.get("verdicts") for r in runs)  # a failed target exits 1 too
     passed = all(v["verdict"].startswith("PASS") for r in runs for v in r.get("verdicts") or [])
     return 0 if finished and passed else 1
+
+
+def _report_from(path, args):
+    """Write the table again from a saved run (e.g. after a change to the report's layout)."""
+    with open(path) as fh:
+        saved = json.load(fh)
+    if args.docs:
+        saved["docs"] = os.path.abspath(args.docs)
+    return _write(saved)
 
 
 def all_sections_write(markdown, path):
@@ -139,8 +167,10 @@ def _one(args, docs, name, module, database, url):
     run = {"name": name, "database": database, "argv": argv, "unsupported": unsupported, "code": code,
            "seconds": time.monotonic() - t0, "memory": memory}
     all_report.attach_section(run, before, all_sections.sections(docs))
-    if docs != DOCS and all_sections.written_by(name, real_before, all_sections.sections(DOCS)):
-        print(f"WARNING: a section of {DOCS} changed while {name} ran (written by it, or by someone else)")
+    touched = docs != DOCS and all_sections.written_by(name, real_before, all_sections.sections(DOCS))
+    if touched:
+        print(f"NOTE: section {touched} of {DOCS} changed while {name} ran (by someone else, unless {name} "
+              "writes it without bench.docs.write_section)")
     print(f"=== {name} on {database}: exit {code} after {run['seconds'] / 60:.1f} min; "
           f"{len(run.get('verdicts') or [])} verdicts; peak MB per web worker: {all_report.web_worker_peak(run)}")
     return run

@@ -14,6 +14,7 @@ through the run, so drift on the shared machine lands on all of them alike.
 import json
 import os
 import time
+from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from . import ledger_report, ledger_rounds as rounds
@@ -95,19 +96,23 @@ def _insert_rows():
 def _verify(args, app):
     runs = []
     for index in range(args.verify_runs):
-        order = ("process", "command") if index % 2 == 0 else ("command", "process")
+        kinds = ("process", "command", "startup")
         run = {}
-        for kind in order:
+        for kind in kinds[index % 3:] + kinds[:index % 3]:  # the order rotates
             _quiet(args)
             if kind == "process":
                 (result, seconds), others = rounds.timed(args.database_url, rounds.verify_in_process, app)
                 run.update(result=result, seconds=seconds, others=others)
-            else:
+            elif kind == "command":
                 (output, code, seconds), others = rounds.timed(args.database_url, rounds.verify_command,
                                                                args.database_url)
                 run.update(output=output, code=code, command_seconds=seconds, command_others=others)
+            else:
+                _, seconds, _ = rounds.verify_command(args.database_url, "--help")
+                run.update(startup_seconds=seconds)
         print(f"  verify {index + 1}/{args.verify_runs}: {run['result']} in {run['seconds']:.2f}s in-process; "
-              f"`flask ledger verify` {run['command_seconds']:.2f}s: {run['output']!r}")
+              f"`flask ledger verify` {run['command_seconds']:.2f}s ({run['startup_seconds']:.2f}s of it the "
+              f"start-up alone): {run['output']!r}")
         runs.append(run)
     return runs
 
@@ -143,6 +148,7 @@ def run(args, command):
     summary = ledger_report.summarise(results, verifies, ACCRUAL_MIN_RATIO, VERIFY_MIN_PER_SECOND, problems)
     ledger_report.print_summary(summary)
     summary["wall_seconds"] = time.perf_counter() - started
+    summary["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     saved = {k: v for k, v in vars(args).items() if k not in ("docs_from",)}
     _save(args.save, command=command, args=saved, data=data, results=results, verifies=verifies, summary=summary)
     if args.write_docs:

@@ -32,6 +32,9 @@ def from_environment(config_class) -> dict:
         "STRIPE_PUBLISHABLE_KEY": _env("STRIPE_PUBLISHABLE_KEY"),
         "STRIPE_WEBHOOK_SECRET": _env("STRIPE_WEBHOOK_SECRET"),
         "STRIPE_API_BASE": _env("STRIPE_API_BASE"),
+        # monitoring rules (marketplace/monitoring/scan.py, cases.py)
+        "MONITORING_DROP_PCT": int(_env("MONITORING_DROP_PCT", config_class.MONITORING_DROP_PCT)),
+        "CASE_MEASURE_DAYS": int(_env("CASE_MEASURE_DAYS", config_class.CASE_MEASURE_DAYS)),
         # object storage (marketplace/core/storage.py); credentials: the usual AWS_* variables
         "S3_BUCKET": _env("S3_BUCKET"),
         "S3_ENDPOINT_URL": _env("S3_ENDPOINT_URL"),
@@ -62,7 +65,7 @@ class BaseConfig:
     REMINDER_LEAD_MINUTES = 30  #: "starting soon" mails go out this long before a show
     CHAT_RATE_LIMIT = "20 per minute"
     MONITORING_DROP_PCT = 30  #: income in the last 3 months this much below the 3 before opens a case
-    CASE_MEASURE_DAYS = 30  #: an assistance measure is due this many days after a case opens  #: how long placed-but-unpaid checkouts hold their stock
+    CASE_MEASURE_DAYS = 30  #: an assistance measure is due this many days after a case opens
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024

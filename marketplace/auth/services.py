@@ -8,6 +8,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.db import utcnow
@@ -178,7 +179,9 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
 
 
 def user_for_api_token(raw: str) -> tuple[User, ApiToken] | None:
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(raw)))
+    # token, user and membership in one query (every API request asks this first)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(raw))
+                              .options(joinedload(ApiToken.user).joinedload(User.membership)))
     if token is None or token.revoked_at or token.expires_at <= utcnow() or not token.user.active:
         return None
     return token.user, token

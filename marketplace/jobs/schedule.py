@@ -17,7 +17,7 @@ from typing import Callable
 
 from rq.cron import CronScheduler
 
-from ..monitoring.jobs import JOB_TIMEOUT as SCAN_TIMEOUT, scan_job
+from ..monitoring.jobs import JOB_TIMEOUT as SCAN_TIMEOUT, VERIFY_TIMEOUT, scan_job, verify_ledger_job
 from . import tasks
 from .queue import DEFAULT_TIMEOUT, enqueue
 from .task import task
@@ -43,6 +43,8 @@ SCHEDULE = (
     Periodic("send_reminders", tasks.send_reminders, queue="mail", interval=60),
     Periodic("auto_deliver", tasks.auto_deliver, interval=3600),
     Periodic("monitoring_scan", scan_job, cron="30 2 * * *", timeout=SCAN_TIMEOUT),
+    # nightly full check of the hash chain: reconciliation re-hashes only what came after it
+    Periodic("ledger_verify", verify_ledger_job, cron="0 2 * * *", timeout=VERIFY_TIMEOUT),
 )
 BY_NAME = {p.name: p for p in SCHEDULE}
 

@@ -43,6 +43,7 @@ def allowed_moves(case) -> set:
 
 
 def open_case(household, reasons, now=None) -> Case:
+    """One case, through the ORM (the scan opens its thousands with opening.open_cases)."""
     now = now or utcnow()
     days = current_app.config["CASE_MEASURE_DAYS"]
     case = Case(household_id=household.id, reasons=reasons, opened_at=now, due_at=now + timedelta(days=days))

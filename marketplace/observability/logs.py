@@ -10,6 +10,7 @@ import sys
 
 from flask import g, has_request_context
 from pythonjsonlogger.json import JsonFormatter
+from sqlalchemy import inspect as sa_inspect
 
 FORMATS = ("json", "text")
 TEXT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
@@ -20,7 +21,15 @@ def request_user_id():
     """The signed-in user's id when this request already loaded it (never a query here)."""
     for name in ("api_user", "_login_user"):
         user = g.get(name)
-        if user is not None and getattr(user, "is_authenticated", False):
+        if user is None:
+            continue
+        # A stored account (flask-login's anonymous user is not one): its id from the identity
+        # key, because the request's commit expired its attributes, and reading `user.id` or
+        # `is_authenticated` (-> `active`) would reload the row and its membership.
+        state = sa_inspect(user, raiseerr=False)
+        if state is not None and state.identity:
+            return state.identity[0]
+        if getattr(user, "is_authenticated", False):
             return user.id
     return None
 

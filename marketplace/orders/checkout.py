@@ -151,7 +151,8 @@ def _build_checkout(buyer, lines, products, prices, shipping, provider) -> Check
 
 
 def _new_order(buyer, coop_id, lines, products, prices) -> Order:
-    order = Order(cooperative_id=coop_id, buyer_id=buyer.id,
+    # the cooperative as already loaded, and no events yet: the 201 body reads both without a query
+    order = Order(cooperative=products[lines[0].product_id].cooperative, buyer_id=buyer.id, events=[],
                   subtotal_fen=sum(prices[id(w)] * w.quantity for w in lines))
     for w in lines:
         p = products[w.product_id]

@@ -4,8 +4,9 @@ cooperative's owner, must never answer 5xx and must answer what its document say
 (status, content type, body schema).
 
 Bounded for CI: MAX_EXAMPLES per operation and user, derandomized (the same inputs
-every run, so a failure is reproducible). FUZZ_EXAMPLES=200 in the environment
-digs deeper.
+every run, so a failure is reproducible). In the environment, FUZZ_EXAMPLES=200 digs
+deeper, FUZZ_PHASES=examples,coverage,fuzzing adds every boundary case of every field,
+FUZZ_STRICT=1 also asks that the server accept exactly what the request schemas allow.
 """
 import os
 
@@ -44,6 +45,8 @@ PARAMS = {"GET /api/v1/livestreams/{show_id}/events": {"max_seconds": "0"}}  # t
 #: a 405 lacks its Allow header, a fault of web.py's error handler for every route, reported.)
 CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
           checks.response_headers_conformance, checks.response_schema_conformance]
+if os.environ.get("FUZZ_STRICT"):  # to list where the request schemas say less than the services check
+    CHECKS += [checks.positive_data_acceptance, checks.negative_data_acceptance]
 
 
 @pytest.fixture(scope="module")
