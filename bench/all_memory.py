@@ -49,6 +49,8 @@ def kind_of(proc, root_pid):
         return None, False
     if proc.pid == root_pid:
         return "benchmark driver (python -m bench NAME)", False
+    if any("gunicorn" in a for a in cmd) and "--version" in cmd:
+        return "gunicorn --version (machine facts)", False
     if any("gunicorn" in a for a in cmd):
         worker = any("gunicorn" in a for a in parent_cmd)
         spec = _app_spec(parent_cmd if worker else cmd)

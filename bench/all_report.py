@@ -80,7 +80,7 @@ def issue7_rows(runs):
     return lines
 
 
-def markdown(*, command, runs, started, seconds, quick, url):
+def markdown(*, command, runs, started, seconds, quick, url, note=None):
     when = started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = ["## All benchmarks in one run (issue 7)", "",
            "`python -m bench all` runs every benchmark of `bench/` one after another, each seeding its own database "
@@ -93,6 +93,8 @@ def markdown(*, command, runs, started, seconds, quick, url):
            "grouped by kind; issue 7's target applies to the marketplace's web workers (not to the yardstick apps).",
            "", f"Run on {when}" + (f" (whole run: {seconds / 60:.0f} min)" if seconds else "") + ":", "",
            "```sh", command, "```", ""]
+    if note:
+        out += [note, ""]
     if quick:
         out += ["**Quick run** (`--quick`: small data, short durations, no waiting for a quiet machine): it shows "
                 "that everything runs, not how fast.", ""]

@@ -72,7 +72,9 @@ def verdicts(markdown):
             if len(cells) != len(header) or not cells[v].strip():
                 continue
             verdict = cells[v].replace("*", "").strip()
-            out.append({"figure": cells[0], "verdict": verdict,
+            # "| layout | target | …": the first column names a variant, not the figure
+            figure = cells[0] if header[0].lower() in ("", "target", "figure", "subject") else f"{header[0]} {cells[0]}"
+            out.append({"figure": figure, "verdict": verdict,
                         "measured": cells[measured] if measured is not None else "",
                         "target": cells[target] if target is not None else "",
                         "baseline": f"{header[baseline]}: {cells[baseline]}" if baseline is not None else ""})

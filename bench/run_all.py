@@ -55,7 +55,9 @@ def add_arguments(p):
     p.add_argument("--sqlite-dir", default=os.path.join(ROOT, "instance"),
                    help="where SQLite databases go, for benchmarks that support SQLite (default: %(default)s)")
     p.add_argument("--report-from", metavar="PATH",
-                   help="run nothing: write the table from a saved run (each run saves instance/bench-all-last.json, a quick one instance/bench-all-quick.json)")
+                   help="run nothing: write the table from a saved run (each run saves "
+                        "instance/bench-all-last.json, a quick one instance/bench-all-quick.json)")
+    p.add_argument("--note", help="with --report-from: a remark printed under the command (e.g. what did not run)")
     p.add_argument("--docs", help=f"the Markdown file the sections go into (default: docs/benchmarks.md; "
                                   f"with --quick a fresh copy of it, {os.path.relpath(QUICK_DOCS, ROOT)})")
 
@@ -89,7 +91,7 @@ def _write(saved):
         all_report.parse(run)
     markdown = all_report.markdown(command=saved["command"], runs=saved["runs"],
                                    started=datetime.fromisoformat(saved["started"]), seconds=saved["seconds"],
-                                   quick=saved["quick"], url=saved["url"])
+                                   quick=saved["quick"], url=saved["url"], note=saved.get("note"))
     print(markdown)
     print("wrote", all_sections_write(markdown, saved["docs"]))
     runs = saved["runs"]
@@ -104,6 +106,7 @@ def _report_from(path, args):
         saved = json.load(fh)
     if args.docs:
         saved["docs"] = os.path.abspath(args.docs)
+    saved["note"] = args.note
     return _write(saved)
 
 

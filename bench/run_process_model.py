@@ -229,7 +229,7 @@ def run(args, command):
                 results[layout].append(measure(layout, args, env, show_id, paths, logdir))
                 print("  " + _one_line(results[layout][-1], args.viewers))
     rows = {name: summarise(runs, args.viewers) for name, runs in results.items()}
-    markdown = report(rows, args, command, started)
+    markdown = report(rows, args, command, started, results)
     print(markdown)
     if args.write_docs:
         print("wrote", write_section("process_model", markdown))
@@ -275,7 +275,7 @@ def _verdicts(row, viewers) -> dict:
             "peak worker RSS <= 200 MB": (f"{row['peak_mb']:.0f} MB", row["peak_mb"] <= MAX_WORKER_MB)}
 
 
-def report(rows, args, command, started) -> str:
+def report(rows, args, command, started, results) -> str:
     out = ["## Process model: pages beside live-room streams", "",
            f"`{command}` — {started:%Y-%m-%d %H:%M %Z}", "",
            "| machine | |", "|---|---|"]
@@ -294,10 +294,21 @@ def report(rows, args, command, started) -> str:
             "| peak worker MB | others' CPU alone / with viewers |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in rows.items():
-        out.append(f"| {name} | {r['rps_alone']:.1f} | {r['rps_loaded']:.1f} | {r['p95_alone']:.0f} "
-                   f"| {r['p95_loaded']:.0f} | {r['errors_loaded']:,} | {r['opened']:,} | {_ms(r['idle_p99'])} "
+        p95_alone = f"{r['p95_alone']:.0f}" if r["rps_alone"] else "— (none answered)"
+        p95_loaded = f"{r['p95_loaded']:.0f}" if r["rps_loaded"] else "— (none answered)"
+        out.append(f"| {name} | {r['rps_alone']:.1f} | {r['rps_loaded']:.1f} | {p95_alone} "
+                   f"| {p95_loaded} | {r['errors_loaded']:,} | {r['opened']:,} | {_ms(r['idle_p99'])} "
                    f"| {_ms(r['fanout_p50'])} / {_ms(r['fanout_p99'])} | {r['within_1s']:.1%} "
                    f"| {r['peak_mb']:.0f} | {r['others_alone']:.0%} / {r['others']:.0%} |")
+    out += ["", "Each round (the spread is the shared machine's):", "",
+            "| layout | pages req/s alone, by round | with viewers | fan-out p99 ms under load | others' CPU |",
+            "|---|---|---|---|---|"]
+    for name, runs in results.items():
+        cells = [" / ".join(f"{r['alone']['rps']:.0f}" for r in runs),
+                 " / ".join(f"{r['loaded']['rps']:.0f}" for r in runs),
+                 " / ".join(_ms(percentile(r["fanout"], 99)) for r in runs),
+                 " / ".join(f"{r['others']:.0%}" for r in runs)]
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
     out += ["", "| layout | target | measured | verdict |", "|---|---|---:|---|"]
     for name, r in rows.items():
         for target, (measured, ok) in _verdicts(r, args.viewers).items():

@@ -43,7 +43,7 @@ class CatalogQuery:
     per_page: int = 24
 
 
-def _int_or_none(value, lo=0, hi=10**12):
+def _int_or_none(value, lo=0, hi=2**31 - 1):  # ids and fen are 32-bit columns: beyond, PostgreSQL errs
     try:
         number = int(str(value).strip())
     except (TypeError, ValueError):

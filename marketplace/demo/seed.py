@@ -139,9 +139,21 @@ COOPERATIVES = [
 
 
 def seed() -> bool:
-    """Create the demo data once. Returns False when it is already there."""
-    if db.session.scalar(select(User).where(User.email == "admin@demo.example")):
-        return False
+    """Create the demo data once. Returns False when it is already there. The household
+    side (programme.py) checks each item by its natural key, so a demo database made
+    before it existed gets it on the next run and nothing is seeded twice."""
+    from .programme import seed_programme
+
+    created = False
+    if not db.session.scalar(select(User).where(User.email == "admin@demo.example")):
+        _seed_marketplace()
+        created = True
+    created = seed_programme() > 0 or created
+    db.session.commit()
+    return created
+
+
+def _seed_marketplace():
     users = {}
     for email, role, name in ACCOUNTS:
         site_role = Role.admin if role == "admin" else Role.staff if role == "programme staff" else Role.buyer
@@ -153,8 +165,7 @@ def seed() -> bool:
         _seed_cooperative(users, users[owner_email], coop_fields, products, index)
     _seed_pending_application()
     _seed_shows(users)
-    db.session.commit()
-    return True
+    db.session.flush()
 
 
 def _seed_cooperative(users, owner, fields, products, index):

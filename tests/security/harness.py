@@ -10,11 +10,17 @@ from tests.security.calls import Call
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
+#: the matrix makes hundreds of calls per role from one address. (Not RATELIMIT_ENABLED=False:
+#: the limiter is one object for every app, and an app made later would inherit "off".)
+NO_LIMITS = {name: "100000 per minute" for name in
+             ("LOGIN_RATE_LIMIT", "SIGNUP_RATE_LIMIT", "CHECKOUT_RATE_LIMIT", "CHAT_RATE_LIMIT")}
+
+
 def matrix_app(database_url, upload_folder):
-    """CSRF off (tests/test_security.py and tests/security/test_web.py check it on every
-    form route) and no rate limits: the matrix makes hundreds of calls per role."""
+    """CSRF off (tests/test_security.py checks it on every state-changing form route)
+    and rate limits out of reach (tests/security/test_login_limits.py checks them)."""
     app = create_app("test", SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_FOLDER=upload_folder,
-                     WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False)
+                     WTF_CSRF_ENABLED=False, **NO_LIMITS)
     app.test_client_class = IsolatedClient
     return app
 

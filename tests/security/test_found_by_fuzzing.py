@@ -1,4 +1,4 @@
-"""What the API fuzzing found, pinned down so it stays fixed."""
+"""What the API fuzzing found, pinned down so it stays fixed (run these on PostgreSQL too)."""
 from tests.conftest import main_html
 
 LONG_STRONG = "mountain honey from the Qinling slopes, " * 2 + "harvested by hand in 2026"  # 105 characters
@@ -23,3 +23,11 @@ def test_the_room_event_stream_is_documented_event_by_event(client):
     event = answer["content"]["text/event-stream"]["schema"]
     assert event["type"] == "object" and event["required"] == ["data"]
     assert set(event["properties"]["event"]["enum"]) == {"pin", "stock", "chat", "status", "viewers"}
+
+
+def test_a_price_filter_beyond_32_bits_is_ignored_not_a_server_error(api, client):
+    """PostgreSQL refuses to compare an integer column with a larger number (a 500 there)."""
+    huge = 2**31 + 12345
+    assert api("get", f"/products?min_price_fen={huge}").status_code == 200
+    assert client.get(f"/products?min_price_fen={huge}").status_code == 200
+    assert client.get(f"/products?cooperative_id={huge}").status_code == 200

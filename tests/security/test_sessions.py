@@ -7,6 +7,8 @@ logout is POST only, a password change ends the other sessions, reset links work
 once and expire, and "forgot password" does not tell whether an account exists.)"""
 import re
 
+import pytest
+
 from marketplace import create_app
 from marketplace.auth.services import issue_api_token
 from marketplace.extensions import db
@@ -74,19 +76,24 @@ def test_a_password_reset_ends_every_other_session_and_api_token(app, client, ma
     assert client.get("/account").status_code == 200  # the one who reset it is logged in
 
 
-def production_app(monkeypatch, database_url, tmp_path):
+@pytest.fixture
+def production_app(monkeypatch, app, tmp_path):
+    """The production config on the test database."""
     monkeypatch.setenv("SECRET_KEY", "p" * 40)
-    return create_app("production", SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_FOLDER=str(tmp_path))
+    prod = create_app("production", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                      UPLOAD_FOLDER=str(tmp_path))
+    yield prod
+    with prod.app_context():
+        db.engine.dispose()  # its connections are closed, not left to the garbage collector
 
 
 def set_cookies(response) -> list[str]:
     return response.headers.getlist("Set-Cookie")
 
 
-def test_production_session_cookies_are_secure_httponly_samesite_host_only(monkeypatch, app, make, tmp_path):
+def test_production_session_cookies_are_secure_httponly_samesite_host_only(production_app, make):
     user = make.user()
-    prod = production_app(monkeypatch, app.config["SQLALCHEMY_DATABASE_URI"], tmp_path)
-    browser = prod.test_client()
+    browser = production_app.test_client()
     page = browser.get("/login", base_url="https://localhost")  # sets the cookie that holds the CSRF token
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True)).group(1)
     response = browser.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
