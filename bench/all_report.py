@@ -102,7 +102,12 @@ def markdown(*, command, runs, started, seconds, quick, url, note=None):
     out += ["", "### Every figure", "", "Each figure as its benchmark's section states it (\"measured\" is a ratio "
             "where the target is one), beside the yardstick it was measured against in the same run.", ""]
     out += figure_rows(runs)
-    out += ["", "### Peak memory per process", ""] + memory_rows(runs)
+    out += ["", "### Peak memory per process", "",
+            "\"Processes seen\" counts every process of that kind over the run: more workers than a server "
+            "starts means gunicorn replaced some (gunicorn.conf.py, read from the working directory by every "
+            "gunicorn the benchmarks start, recycles a pages worker after `max_requests` 10,000), so the peak is "
+            "that of a worker's lifetime under this load, not of a process that runs for days.", ""]
+    out += memory_rows(runs)
     out += ["", "### Runs", "", "| benchmark | database | exit code | minutes | options | options it does not offer |",
             "|---|---|---:|---:|---|---|"]
     for run in runs:

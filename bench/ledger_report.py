@@ -130,7 +130,8 @@ def write_docs(*, command, args, data, results, verifies, summary):
             f"in {s['batches']:,} batches of {args.batch:,} orders ({args.rounds} rounds). Ratio per round, "
             f"bare COPY ÷ real: {_fmt_ratios(s['round_ratios_copy'])}; bare INSERT ÷ real: "
             f"{_fmt_ratios(s['round_ratios_insert'])}. Verify: median of {args.verify_runs} runs each, in-process "
-            "and as a command, alternating; every run reported the whole chain intact"
+            "and as a command" + (", and the command's start-up alone" if "startup_seconds" in s else "")
+            + ", in rotating order; every run reported the whole chain intact"
             + ("" if s["verify_ok"] else " — **NOT**: see below") + ". Other processes used a median "
             f"{s['others']:.0%} (at most {s['others_max']:.0%}) of the CPUs during the measurements: the machine is "
             f"shared; each measurement waited up to {args.quiet_timeout} s for them to use at most "

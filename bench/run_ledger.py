@@ -108,7 +108,7 @@ def _verify(args, app):
                                                                args.database_url)
                 run.update(output=output, code=code, command_seconds=seconds, command_others=others)
             else:
-                _, seconds, _ = rounds.verify_command(args.database_url, "--help")
+                _, _, seconds = rounds.verify_command(args.database_url, "--help")
                 run.update(startup_seconds=seconds)
         print(f"  verify {index + 1}/{args.verify_runs}: {run['result']} in {run['seconds']:.2f}s in-process; "
               f"`flask ledger verify` {run['command_seconds']:.2f}s ({run['startup_seconds']:.2f}s of it the "

@@ -35,9 +35,12 @@ from .machine import CpuMeter, wait_until_quiet
 from .report import print_table, write_docs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-#: the same for both apps: 2 workers (one per core) x 4 threads
+#: the same for every app: 2 workers (one per core) x 4 threads. gunicorn also reads the repo's
+#: gunicorn.conf.py (cwd); its max_requests would recycle a worker every 10,000 requests, which
+#: the cached pages reach every few seconds, and each restart stalls that worker for seconds:
+#: a run measures serving, so recycling is off (command-line flags win over the file)
 GUNICORN = ["--workers", "2", "--worker-class", "gthread", "--threads", "4", "--keep-alive", "30",
-            "--log-level", "warning"]
+            "--max-requests", "0", "--log-level", "warning"]
 CATALOG_MIN_RPS_RATIO = 0.8
 SEARCH_MAX_P95_RATIO = 2.0
 CACHED_MIN_HELLO_RATIO = 0.5

@@ -84,9 +84,11 @@ def _households(staff) -> dict:
 
 
 def _links(users, coops, households) -> int:
-    """Proposed by the cooperative's owner, approved by programme staff (two people)."""
+    """Proposed by the cooperative's owner (the only proposer links.propose allows) and
+    approved by programme staff: two people. One proposal is left for staff to decide."""
     created = 0
-    for reg_no, wanted in data.LINKS.items():
+    for reg_no, wanted, approve in [(k, v, True) for k, v in data.LINKS.items()] + \
+            [(k, v, False) for k, v in data.PROPOSED_LINKS.items()]:
         coop = coops[reg_no]
         owner = _owner(coop)
         prices = {p.price_fen: p.id for p in db.session.scalars(select(Product).where(
@@ -98,13 +100,14 @@ def _links(users, coops, households) -> int:
             fields = {"household_id": household.id, "kind": kind, "product_id": product_id, "share_bp": share_bp,
                       "fixed_fen_per_unit": fixed, "valid_from": household.enrolled_at.isoformat(),
                       "note": "演示 demo"}
-            created += _kept(f"the {kind} link of {file_no}", lambda: _approved_link(users, owner, coop, fields))
+            created += _kept(f"the {kind} link of {file_no}", lambda: _link(users, owner, coop, fields, approve))
     return created
 
 
-def _approved_link(users, owner, coop, fields):
+def _link(users, owner, coop, fields, approve):
     link = link_service.propose(owner, coop, fields)
-    link_service.decide(users[STAFF], link, approve=True, note="核实协议 Agreement checked")
+    if approve:
+        link_service.decide(users[STAFF], link, approve=True, note="核实协议 Agreement checked")
 
 
 def _owner(coop) -> User:

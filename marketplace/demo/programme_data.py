@@ -62,6 +62,10 @@ LINKS = {
     "93530828MA6KLC0005": [("530828200501", "supplier", 16800, 600, None)],
 }
 
+# proposed by the cooperative and waiting for staff (the register's "approve" button):
+# Datong offers the household whose wages fell work in its sorting shed
+PROPOSED_LINKS = {"93140215MA0KDL0002": [("140215200203", "wage", None, None, 150)]}
+
 # the demo buyer's paid orders: (reference, [(cooperative registration_no, product price_fen, quantity)],
 # what happens next). Every approved link above earns from one of them.
 ORDERS = [

@@ -92,8 +92,12 @@ def first_broken(hashed, genesis) -> dict | None:
     return None
 
 
-def chain_end() -> tuple[int, str | None]:
-    """(number of entries, hash of the last one)."""
-    row = db.session.execute(text("SELECT (SELECT count(*) FROM ledger_entries), "
-                                  "(SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1)")).one()
-    return row[0], row[1]
+def chain_end() -> tuple[int, str | None, tuple | None]:
+    """(number of entries, hash of the last one, (entries, last_hash) of the head row or
+    None), read in one statement: one snapshot, so an append committed meanwhile cannot
+    make the two disagree."""
+    row = db.session.execute(text(
+        "SELECT (SELECT count(*) FROM ledger_entries), "
+        "(SELECT hash FROM ledger_entries ORDER BY seq DESC LIMIT 1), "
+        "(SELECT entries FROM ledger_head WHERE id = 1), (SELECT last_hash FROM ledger_head WHERE id = 1)")).one()
+    return row[0], row[1], (None if row[2] is None else (row[2], row[3]))

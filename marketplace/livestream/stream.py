@@ -5,7 +5,11 @@ the latest events; a reconnecting viewer sends Last-Event-ID and gets every even
 after it from the database. Then events arrive from the broker as they are
 published. If the broker skipped some (a slow viewer, another process while
 Redis was down), the gap is filled from the database, so nothing is lost.
-No database transaction stays open while the stream waits.
+
+Thousands of streams share a worker (gunicorn gevent), so what each costs matters:
+no database transaction stays open while a stream waits; at most DATABASE_SLOTS
+streams of a process use the database at once; a crowd joining together shares one
+read of the room's state; a published event is formatted once per process.
 """
 import functools
 import json

@@ -2,7 +2,9 @@
 // - Player: hls.js (served from /vendor, when installed) where MediaSource is
 //   available, else the browser's own HLS; the link below the player otherwise.
 // - Room updates arrive by Server-Sent Events (pin, stock, chat, status, viewers);
-//   EventSource reconnects by itself and sends Last-Event-ID, so nothing is missed.
+//   EventSource reconnects by itself after a dropped connection and sends Last-Event-ID;
+//   after an HTTP error (a busy server's 5xx/429) it gives up, so we reconnect with a
+//   growing delay and ?last_event_id=, so nothing is missed either way.
 // - Chat text is only ever set with textContent, never parsed as HTML.
 // - Console: moderation buttons post with fetch; the show's orders are polled.
 // Translated texts come in data-t-* attributes of #live-room.
@@ -217,9 +219,23 @@
     try { return JSON.parse(event.data); } catch (e) { return null; }
   }
 
+  var lastEventId = "";
+  var retryDelay = 1000;
+
   function connect() {
     if (!d.eventsUrl || !window.EventSource) { return; }
-    var source = new EventSource(d.eventsUrl);
+    var url = d.eventsUrl;
+    if (lastEventId) { url += (url.indexOf("?") < 0 ? "?" : "&") + "last_event_id=" + encodeURIComponent(lastEventId); }
+    var source = new EventSource(url);
+    source.addEventListener("open", function () { retryDelay = 1000; });
+    source.addEventListener("error", function () {
+      if (source.readyState !== EventSource.CLOSED) { return; }  // the browser is retrying itself
+      window.setTimeout(connect, retryDelay + Math.floor(Math.random() * 500));
+      retryDelay = Math.min(retryDelay * 2, 30000);
+    });
+    ["pin", "stock", "chat", "status"].forEach(function (kind) {
+      source.addEventListener(kind, function (e) { if (e.lastEventId) { lastEventId = e.lastEventId; } });
+    });
     source.addEventListener("pin", function (e) { renderPin(parse(e)); });
     source.addEventListener("stock", function (e) { var s = parse(e); if (s) { renderStock(s); } });
     source.addEventListener("chat", function (e) { addChat(parse(e)); });

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.auth.models import Role
 from marketplace.coops.models import Cooperative
@@ -292,12 +292,15 @@ def test_demo_books_reconcile_and_a_planted_accrual_is_listed(page, live_server,
     log_in(page, live_url, "staff@demo.example", demo.PASSWORD)
     page.get_by_role("link", name="Audit", exact=True).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Reconciliation")
+    allocated = {}  # fen the demo's paid orders gave each cooperative's households
     for coop_id, name in coops:
         page.get_by_label("Cooperative").select_option(str(coop_id))
         page.get_by_role("button", name="Show").click()
         expect(page.get_by_role("heading", level=2, name=re.compile(re.escape(name)))).to_be_visible()
         expect(page.get_by_role("heading", name=re.compile(r"^Discrepancies"))).to_contain_text("(0)")
         expect(page.locator(".audit-ok")).to_have_text("No discrepancy found.")
+        shown = page.locator("table.audit-figures").get_by_role("row", name=re.compile("^Allocated to households"))
+        allocated[coop_id] = round(float(shown.get_by_role("cell").inner_text().strip("¥ ").replace(",", "")) * 100)
     shot("demo-books-balance")
 
     qinling_id = coops[0][0]
@@ -312,7 +315,8 @@ def test_demo_books_reconcile_and_a_planted_accrual_is_listed(page, live_server,
     expect(found).to_contain_text(f"ledger entry {planted['entry_id']}")
     expect(found.get_by_role("link", name=str(planted["household_id"]))).to_be_visible()
     books = page.locator("table.audit-figures")
-    expect(books.get_by_role("row", name=re.compile("^Allocated to households"))).to_contain_text("¥123.45")
+    expect(books.get_by_role("row", name=re.compile("^Allocated to households"))).to_contain_text(
+        f"¥{(allocated[qinling_id] + 12_345) / 100:,.2f}")  # the demo's accruals and the planted 123.45
     shot("planted-accrual-found")
 
     # The CSV of discrepancies says the same.
@@ -324,8 +328,10 @@ def test_demo_books_reconcile_and_a_planted_accrual_is_listed(page, live_server,
 
     # The planted entry was chained like any other: the whole ledger verifies, and the page says when.
     expect(page.locator(".audit-chain")).to_contain_text("never verified as a whole")
+    with live_server.app_context():  # the demo's entries and the planted one
+        entries = db.session.scalar(select(func.count()).select_from(LedgerEntry))
     page.get_by_role("button", name="Verify the whole ledger now").click()
-    expect(flash(page)).to_contain_text("The ledger's hash chain is intact: 1 entry verified.")
+    expect(flash(page)).to_contain_text(f"The ledger's hash chain is intact: {entries} entries verified.")
     expect(page.locator(".audit-chain")).to_contain_text("the whole chain was last verified on")
     expect(page.get_by_role("heading", name=re.compile(r"^Discrepancies"))).to_contain_text("(1)")
     shot("ledger-verified")

@@ -59,8 +59,10 @@ def households_are_registered_with_valid_encrypted_identity_numbers():
 
 
 def links_approved_by_someone_else_and_orders_paid_refunded_delivered():
-    links = db.session.scalars(select(BenefitLink)).all()
+    links = db.session.scalars(select(BenefitLink).where(BenefitLink.status != LinkStatus.proposed)).all()
     assert len(links) == sum(len(v) for v in data.LINKS.values())
+    waiting = db.session.scalars(select(BenefitLink).where(BenefitLink.status == LinkStatus.proposed)).all()
+    assert [k.household.file_no for k in waiting] == [data.DROPPING]  # for staff to approve
     assert all(k.status == LinkStatus.approved and k.decided_by_id != k.proposed_by_id for k in links)
     assert {k.kind.value for k in links} == {"supplier", "wage", "dividend", "land_lease"}
     assert any(k.share_bp for k in links) and any(k.fixed_fen_per_unit for k in links)
@@ -101,7 +103,8 @@ def test_a_demo_changed_by_its_users_still_starts(app, monkeypatch):
     before it existed): that order is skipped with a note, the rest is seeded."""
     monkeypatch.setattr(demo, "add_image", lambda *args, **kwargs: None)
     demo._seed_marketplace()
-    cabernet = db.session.scalar(select(Product).where(Product.price_fen == 12800))
+    cabernet = db.session.scalar(select(Product).join(Cooperative).where(
+        Cooperative.registration_no == data.REFUNDED_COOP, Product.price_fen == 12800))
     cabernet.stock = 0
     db.session.commit()
 

@@ -5,6 +5,7 @@ from sqlalchemy import event
 
 from marketplace.auth.services import issue_api_token
 from marketplace.extensions import db
+from marketplace.observability import logs
 from tests.orders.helpers import ADDRESS, items, place
 
 
@@ -21,8 +22,10 @@ def test_the_201_body_is_exactly_what_the_checkout_reads_back_afterwards(api, ma
 
 @pytest.fixture
 def json_app(app_factory, app):
-    """The app logging JSON access lines, as in production (on the test database)."""
-    return app_factory(LOG_FORMAT="json")
+    """The app logging JSON access lines, as in production (on the test database); its
+    handler on the root logger is taken off afterwards, so later tests' output is their own."""
+    yield app_factory(LOG_FORMAT="json")
+    logs.uninstall()
 
 
 def test_placing_a_checkout_sends_no_sql_after_its_commit(json_app, make, capsys):
