@@ -15,8 +15,18 @@ import bench
 
 
 def benchmarks():
-    names = sorted(m.name[len("run_"):] for m in pkgutil.iter_modules(bench.__path__) if m.name.startswith("run_"))
-    return {name: importlib.import_module(f"bench.run_{name}") for name in names}
+    """{name: module}; a module that fails to import is left out with a note, so one
+    broken benchmark does not stop the others from running."""
+    found = {}
+    for info in sorted(pkgutil.iter_modules(bench.__path__), key=lambda m: m.name):
+        if not info.name.startswith("run_"):
+            continue
+        try:
+            found[info.name[len("run_"):]] = importlib.import_module(f"bench.{info.name}")
+        except Exception as exc:  # noqa: BLE001 - report any import failure and go on
+            print(f"note: bench/{info.name}.py does not import ({exc.__class__.__name__}: {exc}); skipped",
+                  file=sys.stderr)
+    return found
 
 
 def parser(found):
