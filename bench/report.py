@@ -51,7 +51,8 @@ def write_docs(path, *, command, args, rows, verdicts, profile, data, engine, gu
     app_env = "MARKETPLACE_CONFIG=production SECRET_KEY=bench DATABASE_URL=…"
     cached_env = f"PAGE_CACHE_SECONDS={args.page_cache_seconds:g}" + (
         f" REDIS_URL={args.redis_url}" if args.redis_url else " (in-process cache in each worker)")
-    out += [f"| gunicorn settings (every app) | `{' '.join(gunicorn)}` |",
+    out += [f"| gunicorn settings (every app) | `{' '.join(gunicorn)}`, plus the repo's gunicorn.conf.py, which gunicorn "
+            "reads from the working directory (JSON logs, Prometheus multiprocess directory; flags win) |",
             f"| real app, page cache off | `{app_env} PAGE_CACHE_SECONDS=0 gunicorn {args.app}` |",
             f"| real app, page cache on | `{app_env} {cached_env} gunicorn {args.app}` |",
             "| bare app | `BENCH_DATABASE_URL=… gunicorn bench.bare_app:app` |",

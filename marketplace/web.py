@@ -94,9 +94,12 @@ def _register_errors(app):
                     429: _l("Too many attempts. Please wait a minute and try again."),
                     405: _l("That action is not allowed here.")}
         message = messages.get(err.code, err.description)
+        # a 405 must say what is allowed (RFC 9110 15.5.6); our own body drops werkzeug's headers
+        headers = {"Allow": ", ".join(err.valid_methods)} if getattr(err, "valid_methods", None) else {}
         if wants_json():
-            return _http_error_json(err, message)
-        return render_template("error.html", status=err.code, message=message), err.code
+            body, status = _http_error_json(err, message)
+            return body, status, headers
+        return render_template("error.html", status=err.code, message=message), err.code, headers
 
     @app.errorhandler(Exception)
     def unexpected(err):

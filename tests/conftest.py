@@ -98,6 +98,16 @@ def app_factory(_schema, tmp_path):
             db.engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_json_log_handler_left_behind():
+    """A test that builds a production app switches JSON logs on for the root logger;
+    take that handler off afterwards so later tests' output stays readable."""
+    yield
+    from marketplace.observability import logs
+
+    logs.uninstall()
+
+
 @pytest.fixture
 def app(app_factory):
     app = app_factory()

@@ -108,3 +108,11 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 def test_healthz_and_readyz(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json()["database"] == "up"
+
+
+def test_a_wrong_method_is_answered_405_with_the_allowed_methods(client):
+    page = client.delete("/login")
+    assert page.status_code == 405 and "POST" in page.headers["Allow"] and "GET" in page.headers["Allow"]
+    api = client.put("/api/v1/products", headers={"Accept": "application/json"})
+    assert api.status_code == 405 and "GET" in api.headers["Allow"]
+    assert api.get_json()["error"]["code"] == "method_not_allowed"

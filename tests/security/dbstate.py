@@ -69,7 +69,7 @@ class Snapshot:
         for table in tables:
             rows = self.rows[table.name]
             if rows:
-                names = [c.name for c in table.columns]
+                names = [c.key for c in table.columns]
                 conn.execute(table.insert(), [dict(zip(names, row)) for row in rows])
         if sqlite and ledger:
             for sql in triggers.statements("sqlite", create=True):
