@@ -22,17 +22,15 @@ bp = Blueprint("catalog", __name__)
 def switch_language():
     """`?lang=zh_CN` on any page switches the language, then shows the page again without it.
 
-    The header's language buttons send this (a GET form): a page that offers them
-    then needs no CSRF token, hence no session, so anonymous pages can come from the
-    page cache. The choice is kept as POST /language keeps it (session, account)."""
+    The header's language buttons send this for visitors (a GET form): a page that
+    offers them then needs no CSRF token, hence no session, so anonymous pages can come
+    from the page cache. The choice goes into the session only; members' buttons post
+    to /language, which also keeps it in their account (a GET writes no database)."""
     lang = request.args.get("lang")
     if lang is None or request.method != "GET" or request.path.startswith("/api/"):
         return None
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
-        if current_user.is_authenticated:
-            current_user.locale = lang
-            db.session.commit()
     rest = [(k, v) for k, v in request.args.items(multi=True) if k != "lang"]
     return redirect(request.script_root + request.path + ("?" + urlencode(rest) if rest else ""))
 

@@ -119,6 +119,26 @@ def test_logged_in_visitors_never_get_or_leave_a_cached_page(app, client, make, 
     assert "Log out" not in visit(app, "/products").get_data(as_text=True)
 
 
+def test_an_anonymous_page_starts_no_session_and_switches_language_by_a_get(app, wood_ear):
+    page = visit(app, "/products?q=木耳")
+    html = page.get_data(as_text=True)
+    assert "Set-Cookie" not in page.headers and 'name="csrf_token"' not in html
+    switch = re.search(r'<form class="lang" method="get" action="/products">(.*?)</form>', html, re.S).group(1)
+    assert '<input type="hidden" name="q" value="木耳">' in switch and 'name="lang" value="zh_CN"' in switch
+    visitor = app.test_client()
+    answer = visitor.get("/products?q=木耳&lang=zh_CN", headers=EN)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/products?q=%E6%9C%A8%E8%80%B3"
+    assert "件商品" in visitor.get(answer.headers["Location"], headers=EN).get_data(as_text=True)
+    assert visitor.get("/products?lang=klingon", headers=EN).status_code == 302  # ignored, page unchanged
+
+
+def test_members_switch_language_by_a_post_that_keeps_it_in_their_account(app, client, make, login):
+    login(make.user())
+    html = client.get("/products", headers=EN).get_data(as_text=True)
+    switch = re.search(r'<form class="lang" method="post" action="/language">(.*?)</form>', html, re.S).group(1)
+    assert 'name="csrf_token"' in switch and 'name="lang" value="zh_CN"' in switch
+
+
 def test_a_visitor_with_a_session_is_served_fresh(app, wood_ear):
     visitor = app.test_client()
     visitor.get("/products?lang=zh_CN", headers=EN)  # the switch starts a session
