@@ -15,10 +15,13 @@ itself (e.g. a live show cannot be started twice).
 
 A route missing here fails the matrix: a new route needs a line saying who may use it.
 """
+import os
 from dataclasses import dataclass, field
 
+from marketplace.livestream.views import HLS_DIR
 from tests.security.world import ROLES
 
+HLS_INSTALLED = os.path.exists(os.path.join(HLS_DIR, "dist", "hls.min.js"))
 EVERYONE = frozenset(ROLES)
 SIGNED_IN = EVERYONE - {"anonymous"}
 BUYER = frozenset({"buyer"})
@@ -62,7 +65,9 @@ EXPECTED = {
     "GET /impact": public("aggregate figures only (small counties pooled)"),
     "GET /media/<name>": public("product photos, by unguessable generated name"),
     "GET /static/<path:filename>": public("static files"),
-    "GET /vendor/hls.min.js": public("the live player's script"),
+    # served from node_modules when `npm ci` ran (optional: without it the room uses native HLS)
+    "GET /vendor/hls.min.js": public("the live player's script") if HLS_INSTALLED else
+    public("hls.js not installed: 404 for everyone", exact={role: 404 for role in ROLES}),
     "GET /healthz": public("liveness"),
     "GET /readyz": public("readiness"),
     "GET /metrics": public("gated by network (METRICS_ALLOW, loopback here) or METRICS_TOKEN, not by role"),
