@@ -64,11 +64,13 @@ def insert_rows(rows: list[dict]) -> None:
     db.session.execute(_insert(), params)
 
 
-def _hash_sql(hashed) -> str:
+def hash_sql(hashed, alias: str = "") -> str:
+    """SQL computing an entry's hash as ledger.entry_hash() does; `alias` ("e.") qualifies the columns."""
     parts = []
     for name in hashed:
-        parts += [_TIME_TEXT.format(name) if name == "created_at" else name, "'|'"]
-    return f"encode(sha256(convert_to(concat({', '.join(parts)}, prev_hash), 'UTF8')), 'hex')"
+        column = alias + name
+        parts += [_TIME_TEXT.format(column) if name == "created_at" else column, "'|'"]
+    return f"encode(sha256(convert_to(concat({', '.join(parts)}, {alias}prev_hash), 'UTF8')), 'hex')"
 
 
 def first_broken(hashed, genesis) -> dict | None:
@@ -83,7 +85,7 @@ def first_broken(hashed, genesis) -> dict | None:
         WHERE seq <> n OR prev_hash <> before
         ORDER BY seq LIMIT 1"""), {"genesis": genesis}).first()
     # min(seq + 0), not min(seq): no walk down the seq index, a full scan that can run in parallel
-    edited = db.session.scalar(text(f"SELECT min(seq + 0) FROM ledger_entries WHERE {_hash_sql(hashed)} <> hash"))
+    edited = db.session.scalar(text(f"SELECT min(seq + 0) FROM ledger_entries WHERE {hash_sql(hashed)} <> hash"))
     if link is not None and (edited is None or link[1] <= edited):
         return {"id": link[0], "seq": link[1], "checked": link[2] - 1, "problem": link[3]}
     if edited is not None:  # every entry before it is linked and gapless: seq 1 .. edited - 1

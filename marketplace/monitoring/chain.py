@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from ..core import audit
 from ..core.audit import AuditRecord
 from ..extensions import db
-from ..households import ledger
+from ..households import ledger, ledger_pg
 from ..households.models import LedgerEntry
 
 EDITED = "content does not match its hash: the entry was edited"
@@ -57,25 +57,12 @@ def last_full_verification() -> dict | None:
 
 # --- the entries a reconciliation checks itself ------------------------------------------
 
-def _hashed_text_sql() -> str:
-    """The SQL text entry_hash() hashes: each HASHED field ('' for NULL), then prev_hash,
-    '|'-joined; timestamps as Python's isoformat(timespec="microseconds") of a UTC time."""
-    parts = []
-    for name in ledger.HASHED:
-        if name == "created_at":
-            parts.append("""to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'""")
-        else:
-            parts.append(f"e.{name}")
-    parts.append("e.prev_hash")
-    return "concat(" + ", '|', ".join(parts) + ")"  # concat() reads NULL as ''
-
-
 def _postgres_breaks(coop_id, lo, hi, after_seq, limit):
     sql = text(f"""
         SELECT * FROM (
             SELECT e.id, e.seq, p.seq IS NULL AND e.seq <> 1 AS missing_before,
                    coalesce(p.hash, :genesis) <> e.prev_hash AS unlinked,
-                   encode(sha256(convert_to({_hashed_text_sql()}, 'UTF8')), 'hex') <> e.hash AS edited
+                   {ledger_pg.hash_sql(ledger.HASHED, 'e.')} <> e.hash AS edited
             FROM ledger_entries e LEFT JOIN ledger_entries p ON p.seq = e.seq - 1
             WHERE e.cooperative_id = :coop AND e.created_at >= :lo AND e.created_at < :hi
               AND e.seq > :after_seq) checked
