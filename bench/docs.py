@@ -1,7 +1,10 @@
 """docs/benchmarks.md is shared by every benchmark: each one owns a section between
 `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` and rewrites only that section, so
 analysis written by hand outside the markers (and other benchmarks' figures) survive a re-run.
+Several benchmarks may finish at the same moment, so the read-modify-write holds an exclusive
+lock on a side file: without it one section's rewrite could drop another's.
 """
+import fcntl
 import os
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,6 +17,12 @@ def _markers(name):
 
 def write_section(name, markdown, path=DOCS):
     """Replace (or append) the section `name` of docs/benchmarks.md with `markdown`."""
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _replace_section(name, markdown, path)
+
+
+def _replace_section(name, markdown, path):
     start, end = _markers(name)
     try:
         with open(path, encoding="utf-8") as fh:
