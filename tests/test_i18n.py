@@ -213,6 +213,14 @@ def test_chosen_language_is_remembered_for_the_account(client, make, login):
     assert _is_chinese(_page(client, headers=EN_ACCEPT))
 
 
+
+def test_language_chosen_before_login_survives_the_login(client, make, login):
+    """Login starts a new session (no fixation); the visitor's language choice is kept."""
+    user = make.user()
+    client.post("/language", data={"lang": "zh_CN"}, headers=EN_ACCEPT)
+    login(user)
+    assert _is_chinese(_page(client, headers=EN_ACCEPT))
+
 # --- pages in Chinese --------------------------------------------------------------
 
 def test_catalog_in_chinese_uses_plural_forms_and_labels(client, make):

@@ -33,10 +33,16 @@ def _safe_next(target):
     return url_for("catalog.home")
 
 
+#: what a visitor chose before logging in and keeps after: choices, not privileges
+CARRIED_INTO_SESSION = ("cart", "lang")
+
+
 def _start_session(user):
-    """A new session on login: nothing from before survives, and the cookie names a
-    fresh server-side session row."""
+    """A new session on login: nothing from before survives but the visitor's cart and
+    language choice, and the cookie names a fresh server-side session row."""
+    carried = {key: session[key] for key in CARRIED_INTO_SESSION if key in session}
     session.clear()
+    session.update(carried)
     services.open_session(user, request.user_agent.string or "")
     db.session.commit()
     login_user(user)
@@ -53,10 +59,7 @@ def login():
         except DomainError as err:
             flash(str(err.message), "error")
         else:
-            cart = session.get("cart")
             _start_session(user)
-            if cart:
-                session["cart"] = cart  # the anonymous cart follows the buyer in
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form), form_status(form)
 
