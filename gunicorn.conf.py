@@ -46,8 +46,11 @@ ROLES = {
               "max_requests": 10_000, "graceful_timeout": 30},
     # Long-lived, mostly idle streams: gevent, up to worker_connections streams per worker.
     # max_requests 0: recycling would drop every viewer of the worker at once.
+    # worker_connections 2500: two workers hold a 2,000-viewer room with room to spare when
+    # the kernel hands new connections unevenly to the workers (gevent's 1,000 would be full
+    # at exactly 2,000); an idle stream costs about 60 kB of a worker (docs/benchmarks.md).
     "events": {"worker_class": "gevent", "workers": max(2, _cpus() // 2), "bind": "127.0.0.1:8001",
-               "max_requests": 0, "graceful_timeout": 10},
+               "max_requests": 0, "graceful_timeout": 10, "worker_connections": 2500},
     # one gevent pool for pages and streams (small installs)
     "all": {"worker_class": "gevent", "workers": max(2, _cpus()), "bind": "127.0.0.1:8000",
             "max_requests": 0, "graceful_timeout": 10},
@@ -62,7 +65,7 @@ bind = [a.strip() for a in os.environ.get("GUNICORN_BIND", _role["bind"]).split(
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", _role["worker_class"])
 workers = _int("WEB_CONCURRENCY", _role["workers"])
 threads = _int("GUNICORN_THREADS", 4)  # gthread only
-worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)  # gevent: open streams per worker
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", _role.get("worker_connections", 1000))  # gevent: open streams
 # Each worker makes its own app: its own database pool and its own Redis listener
 # thread for live rooms. A thread started in the master would not survive fork().
 preload_app = False
@@ -124,6 +127,17 @@ def _json_logger_class():
 if _json_logs:
     logger_class = _json_logger_class()
 
+
+
+def post_worker_init(worker):
+    """The worker has built its app: move everything made so far (modules, the app, compiled
+    templates and SQL) out of the garbage collector's sight. A full collection otherwise
+    walks those hundreds of thousands of objects again and again (0.4 s each, measured in
+    the flash sale, docs/benchmarks.md) although they live as long as the worker."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 # --- Prometheus: one metrics directory per master, summed at /metrics -------------------
 # prometheus_client reads PROMETHEUS_MULTIPROC_DIR when it is imported, which happens in

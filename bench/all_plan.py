@@ -31,6 +31,7 @@ QUICK = {
              "--ramp-timeout": 60},
     "process_model": {"--viewers": 50, "--rounds": 1, "--duration": 3, "--layouts": "split,single",
                       "--connect-wait": 30},
+    "lighthouse": {"--runs": 1},
 }
 #: quick runs do not wait for a quiet machine
 QUICK_COMMON = {"--max-others": 1, "--quiet-timeout": 1}

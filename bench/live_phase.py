@@ -1,5 +1,5 @@
 """One phase of the live benchmark: a crowd of viewers on one server's event stream
-(bench/live_viewers.py in its own process), the host's pins while they watch, and
+(bench/live_viewers.py in processes of their own), the host's pins while they watch, and
 the pin-to-receive latency of every viewer for every pin.
 
 A pin's latency for one viewer = the moment the viewer's socket delivered the `pin`
@@ -17,56 +17,94 @@ from .live_servers import ROOT
 
 
 class Crowd:
-    """The load generator process: start, wait until every viewer streams, stop."""
+    """The load generator: `procs` processes of bench/live_viewers.py, each with its share
+    of the viewers (and of the connection rate); start, wait until every viewer
+    streams, stop. Their reports are summed as one crowd's."""
 
-    def __init__(self, port, path, viewers, rate):
+    def __init__(self, port, path, viewers, rate, procs=2):
         self.viewers = viewers
-        self.cmd = [sys.executable, "-m", "bench.live_viewers", "--port", str(port), "--path", path,
-                    "--viewers", str(viewers), "--rate", str(rate)]
-        self.proc, self.last, self.final, self.error, self.peak_streaming = None, {}, None, None, 0
+        procs = max(1, min(procs, viewers))
+        shares = [viewers // procs + (1 if k < viewers % procs else 0) for k in range(procs)]
+        firsts = [sum(shares[:k]) for k in range(procs)]
+        self.cmds = [[sys.executable, "-m", "bench.live_viewers", "--port", str(port), "--path", path,
+                      "--viewers", str(n), "--first", str(first), "--rate", str(rate * n / viewers)]
+                     for n, first in zip(shares, firsts)]
+        self.procs, self.last, self.final, self.error, self.peak_streaming = [], {}, None, None, 0
+        self._status, self._finals = [{} for _ in self.cmds], [None for _ in self.cmds]
         self._lines = threading.Condition()
 
     def __enter__(self):
-        self.proc = subprocess.Popen(self.cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read, daemon=True).start()
+        for k, cmd in enumerate(self.cmds):
+            proc = subprocess.Popen(cmd, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            self.procs.append(proc)
+            threading.Thread(target=self._read, args=(k, proc), daemon=True).start()
         return self
 
-    def _read(self):
-        for line in self.proc.stdout:
+    def _read(self, k, proc):
+        for line in proc.stdout:
             msg = json.loads(line)
             with self._lines:
                 if msg["type"] == "final":
-                    self.final = msg
+                    self._finals[k] = msg
+                    if all(f is not None for f in self._finals):
+                        self.final = _merge_finals(self._finals)
                 elif msg["type"] == "error":
                     self.error = msg["message"]
                 else:
-                    self.last = msg
-                    self.peak_streaming = max(self.peak_streaming, msg["streaming"])
+                    self._status[k] = msg
+                    self.last = {key: sum(s.get(key, 0) for s in self._status)
+                                 for key in ("connected", "streaming", "closed", "connect_errors", "requested")}
+                    self.peak_streaming = max(self.peak_streaming, self.last["streaming"])
                 self._lines.notify_all()
+
+    def _exited(self):
+        return any(p.poll() is not None for p in self.procs)
 
     def wait_streaming(self, timeout) -> float:
         """Block until every viewer got the room's state (or timeout); returns seconds taken."""
         started = time.monotonic()
         with self._lines:
-            self._lines.wait_for(lambda: self.last.get("streaming", 0) >= self.viewers
-                                 or self.proc.poll() is not None, timeout)
+            self._lines.wait_for(lambda: self.last.get("streaming", 0) >= self.viewers or self._exited(), timeout)
         return time.monotonic() - started
 
     def stop(self) -> dict:
-        if self.final is None and self.proc.poll() is None:
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.flush()
+        if self.final is None:
+            for proc in self.procs:  # every process at once: their "open at stop" is one moment
+                if proc.poll() is None:
+                    proc.stdin.write("stop\n")
+                    proc.stdin.flush()
             with self._lines:
-                self._lines.wait_for(lambda: self.final is not None, 60)
+                self._lines.wait_for(lambda: self.final is not None or self._exited() and not self._pending(), 60)
         return self.final or {}
 
+    def _pending(self):
+        return any(f is None and p.poll() is None for f, p in zip(self._finals, self.procs))
+
     def __exit__(self, *exc):
-        if self.proc.poll() is None:
-            try:
+        try:
+            if any(p.poll() is None for p in self.procs):
                 self.stop()
-            finally:
-                self.proc.kill() if self.proc.poll() is None else None
-        self.proc.wait(10)
+        finally:
+            for proc in self.procs:
+                if proc.poll() is None:
+                    proc.kill()
+                proc.wait(10)
+
+
+def _merge_finals(finals) -> dict:
+    """One crowd's final report from its processes': pins by event id, errors and
+    counts summed; memory and CPU per process (the largest, and the sum)."""
+    merged = {"type": "final", "pins": {}, "errors": {}, "processes": len(finals)}
+    for f in finals:
+        for key in ("connected", "streaming", "closed", "connect_errors", "requested", "open_at_stop", "bytes"):
+            merged[key] = merged.get(key, 0) + f.get(key, 0)
+        for event_id, times in f.get("pins", {}).items():
+            merged["pins"].setdefault(event_id, []).extend(times)
+        for kind, n in f.get("errors", {}).items():
+            merged["errors"][kind] = merged["errors"].get(kind, 0) + n
+    merged["peak_rss_kb"] = max(f.get("peak_rss_kb", 0) for f in finals)
+    merged["cpu_seconds"] = sum(f.get("cpu_seconds", 0.0) for f in finals)
+    return merged
 
 
 def latencies(pins: list[tuple[float, int]], final: dict, expected: int) -> list[dict]:

@@ -3,6 +3,7 @@ import json
 from datetime import datetime, timezone
 
 from .docs import write_section
+from .live_viewers import event_loop_name
 from .machine import facts as machine_facts
 
 PIN_HEAD = ("round", "app", "pins", "viewers streaming", "open at end", "p50 ms", "p99 ms", "max ms",
@@ -61,7 +62,9 @@ def memory_rows(results):
         rows.append((f"gunicorn, {label}", workers, f"{m['master_kb'] / 1024:.0f}", f"{m['total_kb'] / 1024:.0f}"))
     gen = max((r["generator_rss_kb"] for r in results["rounds"]), default=0)
     cpu = max((r["generator_cpu_s"] for r in results["rounds"]), default=0.0)
-    rows.append(("load generator (one process)", "–", "–", f"{gen / 1024:.0f} (CPU {cpu:.1f} s per round, max)"))
+    procs = max((r.get("generator_procs", 1) for r in results["rounds"]), default=1)
+    rows.append((f"load generator ({procs} processes)", f"{gen / 1024:.0f}", "–",
+                 f"– (CPU {cpu:.1f} s per round, all processes, max)"))
     return rows
 
 
@@ -111,7 +114,8 @@ def write_docs(*, command, args, results, verdicts, url, gunicorn):
     out = ["## Live room: 2,000 viewers on the event stream, pins, a flash sale", "", *_what(args), "",
            f"Run on {when}:", "", "```sh", command, "```", "",
            "### Verdicts", "", _verdicts(verdicts), "",
-           "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "", *_pin_notes(), "",
+           "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "", *_pin_notes(args),
+           *_discarded(results, args), "",
            "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "", *_sale_notes(args), "",
            "### Memory", "", _table(MEM_HEAD, memory_rows(results)), "",
            "Per worker and master: peak RSS over the whole run (`VmHWM`); total: the highest sum of RSS over "
@@ -123,7 +127,8 @@ def write_docs(*, command, args, results, verdicts, url, gunicorn):
     out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
     out += [f"| gunicorn `{name}` | `{options}` |" for name, options in gunicorn.items()]
     out += [f"| viewers | {args.viewers:,}, starting to connect at {args.rate:.0f}/s from distinct loopback "
-            "addresses, one asyncio process (`bench/live_viewers.py`) |",
+            f"addresses, {args.generator_procs} processes of `bench/live_viewers.py` ({event_loop_name()} event "
+            "loop) |",
             f"| rounds | {args.rounds} per app, alternating; {args.pins} pins {args.pin_interval} s apart, then "
             "the flash sale with a pin every half interval |", ""]
     return write_section("live", "\n".join(out))
@@ -149,7 +154,18 @@ def _what(args):
         "flash sale sells exactly its quota; peak memory per web worker at most 200 MB (issue 7)."]
 
 
-def _pin_notes():
+def _discarded(results, args):
+    gone = results.get("discarded") or []
+    if not gone:
+        return []
+    listed = "; ".join(f"{d['name']} (others {d['others_cpu']:.0%}, within 1 s "
+                       f"{d['share_within']:.2%})" if d.get("share_within") is not None else
+                       f"{d['name']} (others {d['others_cpu']:.0%})" for d in gone)
+    return ["", f"Rounds measured again because other processes took more than {args.max_others:.0%} of the CPUs "
+                f"during them (set aside, not in the table): {listed}."]
+
+
+def _pin_notes(args):
     return [
         "Latency: from the host's pin request leaving the benchmark to the viewer's socket delivering the event "
         "in the load generator (both `time.monotonic()`), so it includes the pin request itself (“pin request "
@@ -161,7 +177,11 @@ def _pin_notes():
         "ms per viewer joining”: the stream workers' CPU time from the first connection until all viewers "
         "streamed, per viewer. “per worker”: established viewer connections per gunicorn worker. “others' "
         "CPU”: share of the machine's CPU time used by processes outside the benchmark during the round (the "
-        "machine is shared with other people's test suites)."]
+        "machine is shared with other people's test suites); a round starts once they use at most "
+        f"{args.max_others:.0%} of it over 2 s (waiting up to {args.quiet_timeout:.0f} s) and is measured again "
+        f"(up to {args.retries} times) when they took more during it. The load generator is "
+        f"{args.generator_procs} processes, each holding its share of the viewers, so reading thousands of "
+        "sockets when a pin goes out is spread over the cores."]
 
 
 def _sale_notes(args):

@@ -43,7 +43,7 @@ def bare_round(url, bare, args) -> dict:
         _, body = post_json(bare.port, "/pin", {})
         return started, body["id"]
 
-    with CpuMeter(url) as machine, Crowd(bare.port, "/events", args.viewers, args.rate) as crowd:
+    with CpuMeter(url) as machine, Crowd(bare.port, "/events", args.viewers, args.rate, args.generator_procs) as crowd:
         joined = _join(crowd, bare, args)
         pins, pin_costs = _pins(args, [bare], pin_once)
         final = crowd.stop()
@@ -58,7 +58,7 @@ def app_round(url, events, pages, show, tokens, args) -> dict:
         return pin(pages.port, show.show_id, product, show.host_token)
 
     path = f"/api/v1/livestreams/{show.show_id}/events"
-    with CpuMeter(url) as machine, Crowd(events.port, path, args.viewers, args.rate) as crowd:
+    with CpuMeter(url) as machine, Crowd(events.port, path, args.viewers, args.rate, args.generator_procs) as crowd:
         joined = _join(crowd, events, args)
         idle, pin_costs = _pins(args, servers, pin_once)
         sale, during = _sale_while_pinning(url, pages, show, tokens, args)
@@ -139,7 +139,8 @@ def _result(name, final, crowd, joined, machine, pin_costs, **pin_sets) -> dict:
     out = {"name": name, "viewers": crowd.viewers, "peak_streaming": crowd.peak_streaming,
            "open_at_stop": final.get("open_at_stop", 0), "errors": final.get("errors", {}), **joined,
            **pin_costs, "generator_rss_kb": final.get("peak_rss_kb", 0),
-           "generator_cpu_s": final.get("cpu_seconds", 0.0), "others_cpu": machine.others, "ours_cpu": machine.ours}
+           "generator_cpu_s": final.get("cpu_seconds", 0.0), "generator_procs": final.get("processes", 1),
+           "others_cpu": machine.others, "ours_cpu": machine.ours}
     for label, per_pin in pin_sets.items():
         out[label] = summary(per_pin, TARGET_SECONDS)
         print(f"    {label.replace('_', ' ')}: {_fmt(out[label])}")

@@ -1,14 +1,18 @@
 """Load generator for the live benchmark: thousands of live-room viewers on the
-Server-Sent Events stream, in one asyncio process of its own.
+Server-Sent Events stream. One process holds a share of the crowd; the benchmark
+starts several (bench/live_phase.py), so reading thousands of sockets at the moment
+a pin goes out is spread over the cores and the generator's own delay stays small.
 
-    python -m bench.live_viewers --port 8001 --path /api/v1/livestreams/1/events --viewers 2000
+    python -m bench.live_viewers --port 8001 --path /api/v1/livestreams/1/events --viewers 1000 --first 0
 
 Each viewer is a raw asyncio Protocol (no HTTP library: a few hundred bytes of state
 per connection, one callback per TCP read) that sends the request an EventSource
 sends, checks the status line, and notes the time (time.monotonic(), the system-wide
 CLOCK_MONOTONIC, so another process can compare its own clock readings) at which each
-`pin` event first arrives. Viewers connect from distinct loopback addresses
-(127.1.x.y), as distinct people would, at a bounded rate.
+`pin` event first arrives; a read without a pin in it costs one substring search.
+The event loop is uvloop's when it is installed (libuv: a cheaper callback per read).
+Viewers connect from distinct loopback addresses (127.1.x.y, numbered from --first),
+as distinct people would, at a bounded rate.
 
 It talks over stdin/stdout in JSON lines: it prints {"type": "status", ...} every
 second; on "stop" it closes every connection and prints {"type": "final", ...} with
@@ -45,9 +49,17 @@ class Viewer(asyncio.Protocol):
         transport.write(self.request)
 
     def data_received(self, data):
-        now = time.monotonic()
+        now = time.monotonic()  # first: the receipt time is when this read was handed to us
         self.bytes += len(data)
-        buf = self.tail + data
+        buf = self.tail + data  # (a pin split across two reads is still seen whole)
+        self.tail = buf[-TAIL:]
+        if not self.streaming:
+            self._head(buf)
+        if b"event: pin" in buf:  # the common read (keepalive, viewer count) stops here
+            for match in PIN.finditer(buf):
+                self.pins.setdefault(int(match.group(1)), now)
+
+    def _head(self, buf):
         if self.status is None and b"\r\n" in buf:
             line = buf.split(b"\r\n", 1)[0].split()
             self.status = int(line[1]) if len(line) > 1 and line[1].isdigit() else 0
@@ -55,12 +67,8 @@ class Viewer(asyncio.Protocol):
                 self.error = f"HTTP {self.status}"
                 self.transport.close()
                 return
-        if not self.streaming and b"retry: " in buf:  # the stream's first line, sent once the state is read
+        if b"retry: " in buf:  # the stream's first line, sent once the state is read
             self.streaming = True
-        if b"event: pin" in buf:
-            for match in PIN.finditer(buf):
-                self.pins.setdefault(int(match.group(1)), now)
-        self.tail = buf[-TAIL:]
 
     def connection_lost(self, exc):
         self.closed = True
@@ -92,7 +100,7 @@ class Crowd:
                 viewer = Viewer(self.request)
                 try:
                     await loop.create_connection(lambda: viewer, "127.0.0.1", self.args.port,
-                                                 local_addr=(source_address(n), 0))
+                                                 local_addr=(source_address(self.args.first + n), 0))
                     self.viewers.append(viewer)
                 except OSError as err:
                     kind = type(err).__name__
@@ -190,11 +198,24 @@ def parse(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, required=True, help="server port on 127.0.0.1")
     p.add_argument("--path", required=True, help="the event stream's path")
-    p.add_argument("--viewers", type=int, default=2000)
+    p.add_argument("--viewers", type=int, default=2000, help="viewers of this process")
+    p.add_argument("--first", type=int, default=0, help="number of this process's first viewer (its address)")
     p.add_argument("--rate", type=float, default=200.0, help="new connections per second")
     p.add_argument("--connect-concurrency", type=int, default=200, help="TCP connects in flight at once")
     return p.parse_args(argv)
 
 
+def event_loop_name() -> str:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "asyncio"
+    return "uvloop"
+
+
 if __name__ == "__main__":
+    if event_loop_name() == "uvloop":
+        import uvloop
+
+        sys.exit(uvloop.run(main(parse())))
     sys.exit(asyncio.run(main(parse())))

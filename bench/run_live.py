@@ -23,6 +23,7 @@ from . import live_seed
 from .live_report import print_results, write_docs
 from .live_rounds import app_round, bare_round, sale
 from .live_servers import Gunicorn, LocalStripe, MemoryMeter, events_options, pages_options, peak_rss_kb
+from .machine import wait_until_quiet
 
 HELP = "live room: 2,000 SSE viewers, pin latency, a flash sale under load, memory"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_live"
@@ -46,12 +47,21 @@ def add_arguments(p):
                         "(gunicorn.conf.py's production layout); single: one gevent pool for all "
                         "(default: %(default)s)")
     p.add_argument("--workers", type=int, default=2, help="gevent workers of the streams (default: %(default)s)")
-    p.add_argument("--worker-connections", type=int, default=5000,
+    p.add_argument("--worker-connections", type=int, default=2500,
                    help="gunicorn --worker-connections of the gevent workers (default: %(default)s)")
     p.add_argument("--page-workers", type=int, default=2, help="gthread workers of the pages (default: %(default)s)")
     p.add_argument("--threads", type=int, default=4, help="threads per pages worker (default: %(default)s)")
     p.add_argument("--rate", type=float, default=200.0,
                    help="viewers starting to connect per second (default: %(default)s)")
+    p.add_argument("--generator-procs", type=int, default=2,
+                   help="processes of the viewers' load generator, each with its share of the crowd "
+                        "(default: %(default)s)")
+    p.add_argument("--max-others", type=float, default=0.5, metavar="SHARE",
+                   help="start a round only once other processes use at most this share of the CPUs, and repeat "
+                        "a round in which they took more (default: %(default)s)")
+    p.add_argument("--retries", type=int, default=2, help="repeats of a noisy round (default: %(default)s)")
+    p.add_argument("--quiet-timeout", type=float, default=300.0,
+                   help="longest wait, in seconds, for a quiet machine before a round (default: %(default)s)")
     p.add_argument("--ramp-timeout", type=float, default=300.0,
                    help="longest wait, in seconds, for every viewer to be streaming (default: %(default)s)")
     p.add_argument("--logs", help="folder for the servers' logs (default: a new folder under /tmp, kept)")
@@ -60,12 +70,14 @@ def add_arguments(p):
 
 def run(args, command):
     url = args.database_url
-    print(f"seeding {url} ({args.rounds + 1} live shows, {args.buyers} buyers) ...")
-    world = live_seed.seed(url, args.rounds + 1, args.buyers, args.quota)
+    shows = 1 + args.rounds * (args.retries + 1)  # a repeated app round needs a show of its own
+    print(f"seeding {url} ({shows} live shows, {args.buyers} buyers) ...")
+    world = live_seed.seed(url, shows, args.buyers, args.quota)
+    spare_shows = iter(world.shows[1:])
     logs = args.logs or tempfile.mkdtemp(prefix="bench-live-logs-")
     os.makedirs(logs, exist_ok=True)
     print(f"server logs: {logs}")
-    results = {"rounds": [], "sales": []}
+    results = {"rounds": [], "sales": [], "discarded": []}
     with ExitStack() as stack:
         stripe = stack.enter_context(LocalStripe(logs))
         servers = _start(stack, _app_env(url, args, stripe), logs, args)
@@ -76,12 +88,12 @@ def run(args, command):
         for rnd in range(args.rounds):
             for name in (("bare", "app") if rnd % 2 == 0 else ("app", "bare")):
                 print(f"round {rnd + 1}/{args.rounds}: {name}, {args.viewers} viewers ...")
-                if name == "bare":
-                    results["rounds"].append(bare_round(url, bare, args))
-                else:
-                    done = app_round(url, events, pages, world.shows[rnd + 1], world.buyer_tokens, args)
+                done = _quiet_round(url, args, results, name, lambda: (
+                    bare_round(url, bare, args) if name == "bare" else
+                    app_round(url, events, pages, next(spare_shows), world.buyer_tokens, args)))
+                if "sale" in done:
                     results["sales"].append(done.pop("sale"))
-                    results["rounds"].append(done)
+                results["rounds"].append(done)
         results["memory"] = {name: _memory(server, meters[name]) for name, server in servers.items()}
         results["server_errors"] = [line for server in servers.values() for line in server.error_lines()]
     verdicts = evaluate(results, args)
@@ -90,6 +102,22 @@ def run(args, command):
         print("wrote", write_docs(command=command, args=args, results=results, verdicts=verdicts, url=url,
                                   gunicorn={name: " ".join(s.options) for name, s in servers.items()}))
     return 0 if all(v["ok"] for v in verdicts) else 1
+
+
+def _quiet_round(url, args, results, name, measure) -> dict:
+    """One round on a quiet machine: wait until other processes use at most --max-others
+    of the CPUs, measure, and measure again (up to --retries times) if they took more
+    than that during the round; the rounds set aside are listed in the results."""
+    for attempt in range(args.retries + 1):
+        waited = wait_until_quiet(url, args.max_others, args.quiet_timeout)
+        done = measure()
+        done.update(attempt=attempt + 1, waited_s=waited)
+        if done["others_cpu"] <= args.max_others or attempt == args.retries:
+            return done
+        print(f"    other processes took {done['others_cpu']:.0%} of the CPUs during the round: measuring again")
+        results["discarded"].append({"name": name, "others_cpu": done["others_cpu"],
+                                     "share_within": done["pins_idle"].get("share_within")})
+    return done
 
 
 def _app_env(url, args, stripe) -> dict:

@@ -39,6 +39,9 @@ def create_app(config=None, **overrides) -> Flask:
     babel.init_app(app, locale_selector=web.select_locale,
                    default_translation_directories=os.path.join(HERE, "translations"))
     web.init_app(app)
+    from .core import template_speed
+
+    template_speed.init_app(app)  # after babel: cheaper _() and url_for in templates
     from .livestream import events as live_events
 
     live_events.init_app(app)

@@ -6,13 +6,15 @@ from flask import (abort, current_app, g, has_request_context, jsonify, render_t
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from .core.errors import DomainError
 from .core.money import format_fen
 from .core.regions import province_label
-from .core import storage
+from .core import compression, storage
 from .core.storage import image_urls
 from . import observability
 from .extensions import db, login_manager
@@ -70,6 +72,7 @@ def init_app(app):
     _register_template_helpers(app)
     _register_routes(app)
     app.after_request(_security_headers)
+    compression.init_app(app)  # before the page cache (create_app): it keeps the compressed copy
     observability.init_app(app)  # proxy, request ids, logs, /metrics
 
 
@@ -101,6 +104,28 @@ def _register_errors(app):
             return body, status, headers
         return render_template("error.html", status=err.code, message=message), err.code, headers
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(err):
+        # the database went away (restart, failover, a dropped connection): this request's
+        # transaction is lost, the pool drops the dead connection (pool_pre_ping checks the
+        # others) and the next request reconnects. Say so; it is not a bug in the request.
+        log.warning("database unavailable on %s %s: %s", request.method, request.path, err.orig or err)
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            pass  # the connection is already gone; the session is discarded at teardown anyway
+        g._login_user = login_manager.anonymous_user()  # the page must not load the user again
+        return _unavailable(_l("We cannot reach our database right now. Please try again in a minute."))
+
+    @app.errorhandler(RedisError)
+    def queue_unavailable(err):
+        # Redis is down: pages, rate limits and live rooms carry on without it, but an
+        # action that must queue a job (a monitoring scan, a ledger check) cannot
+        log.warning("Redis unavailable on %s %s: %s", request.method, request.path, err)
+        db.session.rollback()
+        return _unavailable(_l("This action needs a service that is down right now. Nothing was changed. "
+                               "Please try again in a minute."))
+
     @app.errorhandler(Exception)
     def unexpected(err):
         log.exception("unhandled error on %s %s", request.method, request.path)
@@ -109,6 +134,15 @@ def _register_errors(app):
             return _json_error(500, "server_error", "Something went wrong on our side.")
         return render_template("error.html", status=500,
                                message=_l("Something went wrong on our side. Nothing was changed.")), 500
+
+
+def _unavailable(message):
+    """503 with Retry-After: a part of the system is down, the request may simply be repeated."""
+    headers = {"Retry-After": "30"}
+    if wants_json():
+        body, status = _json_error(503, "unavailable", message)
+        return body, status, headers
+    return render_template("error.html", status=503, message=message), 503, headers
 
 
 def _http_error_json(err, message):

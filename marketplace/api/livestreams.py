@@ -1,6 +1,6 @@
 """Live shows: list, schedule, start, end, pin, chat, reminders, the room's event
 stream (Server-Sent Events with Last-Event-ID resume) and the show's report."""
-from flask import Response, current_app, request, session, url_for
+from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -13,10 +13,9 @@ from ..core.errors import Conflict
 from ..core.storage import image_urls
 from ..extensions import db, limiter
 from ..livestream import chat, reminders, services
-from ..livestream.events import channel
 from ..livestream.models import Show, ShowStatus
-from ..livestream.report import note_viewers, report_show, show_report, viewer_key, visible_show
-from ..livestream.stream import admitted, event_stream, record_viewer
+from ..livestream.report import report_show, show_report, visible_show
+from ..livestream.stream import admitted, open_room_stream
 from .common import BEARER, api_user, list_envelope, require_user
 from .live_schemas import (ChatIn, ChatMessageSchema, LivestreamIn, LivestreamListQuery, LivestreamSchema, PinIn,
                            ReminderSchema, ReportSchema, ROOM_EVENT)
@@ -169,17 +168,7 @@ def events(show_id):
     # EventSource sends the session cookie, not a token: the signed-in member of a cooperative
     # not verified yet still follows its own show; the cookie only reads, it changes nothing
     user = api_user() or (current_user if current_user.is_authenticated else None)
-    show = visible_show(show_id, user)
-    show_id, live = show.id, show.status in (ShowStatus.scheduled, ShowStatus.live)
-    key = viewer_key(user, session.get("live_viewer"), request.remote_addr or "", request.user_agent.string)
-    db.session.commit()  # no transaction stays open while the stream runs
-    if live and not request.args.get("console"):
-        record_viewer(show_id, key)
-        note_viewers(show_id, current_app.extensions["broker"].count(channel(show_id)) + 1)
-    db.session.remove()
-    stream = event_stream(current_app._get_current_object(), show_id, _last_event_id(), _max_seconds())
-    return Response(stream, mimetype="text/event-stream",
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return open_room_stream(show_id, user, _last_event_id(), _max_seconds(), counted=not request.args.get("console"))
 
 
 @blp.route("/livestreams/<int:show_id>/report", methods=["GET"])

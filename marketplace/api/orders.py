@@ -7,8 +7,8 @@ from ..coops.services import is_staff
 from ..core.errors import NotFound
 from ..extensions import db, limiter
 from ..orders import fulfilment
-from ..orders.checkout import WantedLine, place_checkout
 from ..orders.models import Checkout, CheckoutStatus, Order, OrderStatus
+from ..orders.placing import WantedLine
 from ..payments import services as payments
 from .common import BEARER, list_envelope, require_user
 from .order_schemas import (CheckoutIn, CheckoutSchema, OrderListQuery, OrderSchema, RefundIn, RefundSchema,
@@ -37,6 +37,20 @@ def checkout_dict(checkout, payment=None) -> dict:
             "payment": payment or payments.payment_info(checkout)}
 
 
+def placed_dict(placed, payment) -> dict:
+    """checkout_dict of a checkout this request has just written (orders.placing.Placed),
+    without reading it back: pending, nothing paid, shipped or refunded, no events yet."""
+    orders = [{"id": o.id, "checkout_id": placed.id, "cooperative_id": o.cooperative_id,
+               "cooperative_name": o.cooperative_name, "status": OrderStatus.pending_payment.value,
+               "subtotal_fen": o.subtotal_fen, "refunded_fen": 0, "currency": placed.currency, "carrier": None,
+               "tracking_no": None, "created_at": placed.created_at, "paid_at": None, "shipped_at": None,
+               "delivered_at": None,
+               "lines": [{**vars(line), "refunded_quantity": 0, "refunded_fen": 0} for line in o.lines],
+               "events": []} for o in placed.orders]
+    return {"id": placed.id, "status": CheckoutStatus.pending_payment.value, "amount_fen": placed.amount_fen,
+            "currency": placed.currency, "expires_at": placed.expires_at, "orders": orders, "payment": payment}
+
+
 def _own_checkout(checkout_id, user) -> Checkout:
     checkout = db.session.get(Checkout, checkout_id)
     if checkout is None or (checkout.buyer_id != user.id and not is_staff(user)):
@@ -53,14 +67,11 @@ def create_checkout(body):
     user = require_user()
     wanted = [WantedLine(product_id=i["product_id"], quantity=i["quantity"], livestream_id=i.get("livestream_id"))
               for i in body["items"]]
-    checkout = place_checkout(user, wanted, body["shipping_address"], current_app.config["PAYMENTS_PROVIDER"])
-    payment = payments.start_payment(checkout)
-    # The body is built before the commit from the objects this request made (the commit
-    # writes exactly them): the commit expires them, and reading them back would cost four
-    # SELECTs per checkout under a flash-sale crowd.
-    body = checkout_dict(checkout, payment)
+    placed, payment = payments.place_and_start_payment(user, wanted, body["shipping_address"])
+    # The body comes from what this request wrote (the commit writes exactly that):
+    # reading it back would cost four SELECTs per checkout under a flash-sale crowd.
     db.session.commit()
-    return body
+    return placed_dict(placed, payment)
 
 
 @blp.route("/checkouts/<int:checkout_id>", methods=["GET"])

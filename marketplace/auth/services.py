@@ -2,12 +2,13 @@
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from ..core import audit
@@ -178,10 +179,17 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
     return raw, token
 
 
+@cache
+def _token_query():
+    # built once: generating the cache key of a statement with loader options costs more
+    # than running it (every API request asks this first)
+    return (select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(joinedload(ApiToken.user).joinedload(User.membership)))
+
+
 def user_for_api_token(raw: str) -> tuple[User, ApiToken] | None:
-    # token, user and membership in one query (every API request asks this first)
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(raw))
-                              .options(joinedload(ApiToken.user).joinedload(User.membership)))
+    # token, user and membership in one query
+    token = db.session.scalar(_token_query(), {"token_hash": ApiToken.hash(raw)})
     if token is None or token.revoked_at or token.expires_at <= utcnow() or not token.user.active:
         return None
     return token.user, token

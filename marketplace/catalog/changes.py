@@ -4,7 +4,8 @@ Whenever a session writes to one of WATCHED_TABLES, through the unit of work
 (create_product, update_product, photos, staff decisions on cooperatives, ...)
 or by a bulk statement (take_stock and return_stock at checkout), the commit
 that makes it visible invalidates the anonymous page cache (core.page_cache) and
-the catalog memo (totals, provinces) of the current app. A rollback forgets it.
+the catalog memo (totals, provinces) and the rendered cards (catalog.fragments) of
+the current app. A rollback forgets it.
 Writes that bypass the session (raw SQL on a connection) are caught only by the
 caches' time limits.
 """
@@ -13,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ..core import page_cache
+from .fragments import fragment_cache
 from .memo import catalog_memo
 
 #: what product cards, product pages, cooperative pages and the home page show
@@ -47,6 +49,7 @@ def _invalidate(session):
     if session.info.pop(FLAG, False) and has_app_context():
         page_cache.invalidate()
         catalog_memo().clear()
+        fragment_cache().clear()  # (cards are keyed by what they show: this only frees memory)
 
 
 @event.listens_for(Session, "after_rollback")

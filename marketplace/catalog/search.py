@@ -9,18 +9,21 @@ characters, which are most Chinese product words. SQLite scans.
 
 Costs (measured in docs/benchmarks.md): a page is at most two queries whatever
 its size; the unfiltered total, a scan of every visible product, is kept for a
-minute (catalog.memo); deep pages reached by "Next" continue from the previous
-page's last row (keyset) instead of skipping rows.
+minute (catalog.memo), and so are a search's ranked hits (the first 20 pages of
+ids, not the rows); deep pages reached by "Next" continue from the previous page's
+last row (keyset) instead of skipping rows.
 """
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
+from functools import lru_cache
 
-from sqlalchemy import Text, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy import Text, and_, bindparam, case, cast, func, literal, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.orm import contains_eager
 
 from ..coops.models import CoopStatus, Cooperative
 from ..core.regions import canonical_province
+from .cards import card_select, read_cards
 from .categories import CATEGORIES
 from .memo import catalog_memo
 from .models import Product, ProductStatus
@@ -74,10 +77,20 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def public_products():
-    """Active products of verified cooperatives, with the cooperative loaded by the join."""
+def public_products(cards_only=False):
+    """Active products of verified cooperatives, with the cooperative loaded by the join.
+
+    `cards_only`: rows of just what a product card shows (catalog.cards), not Products:
+    a tenth of a row, and no ORM objects to build (see _rows)."""
+    if cards_only:
+        return card_select().where(*_VISIBLE)
     return (select(Product).join(Product.cooperative)
             .where(*_VISIBLE).options(contains_eager(Product.cooperative)))
+
+
+def _rows(session, stmt, cards_only, params=None):
+    """Products, or Cards for a `cards_only` statement."""
+    return read_cards(session, stmt, params) if cards_only else session.scalars(stmt, params).all()
 
 
 _VISIBLE = (Product.status == ProductStatus.active, Cooperative.status == CoopStatus.verified)
@@ -111,9 +124,9 @@ def _filtered(stmt, cq: CatalogQuery, dialect=None):
     return stmt
 
 
-def catalog_select(cq: CatalogQuery, dialect=None):
+def catalog_select(cq: CatalogQuery, dialect=None, cards_only=False):
     """Every matching product with its cooperative, in the query's order."""
-    return _filtered(public_products(), cq, dialect).order_by(*_ordering(cq, cq.q.split()))
+    return _filtered(public_products(cards_only), cq, dialect).order_by(*_ordering(cq, cq.q.split()))
 
 
 def _ordering(cq, terms):
@@ -159,23 +172,66 @@ def _after(sort, values):
     return or_(*clauses)
 
 
-def run_catalog(session, cq: CatalogQuery, after: str | None = None, with_total: bool = True):
+def run_catalog(session, cq: CatalogQuery, after: str | None = None, with_total: bool = True,
+                cards_only: bool = False):
     """(products, total) for one page, in at most two queries whatever the page size.
 
-    Searches (`q`) take their total from a window over the matching ids, then load
-    that page's rows. Browsing without terms takes the total from the catalog memo (a
-    count query at most once a minute per filter combination) and its rows straight
-    from the listing index; with `after` (a cursor from the previous page's last row)
-    they start there instead of skipping `offset` rows. `with_total=False` skips the
-    total (None)."""
+    Searches (`q`) rank the matching ids, count them with a window, and keep both a
+    minute (_search_page), then load that page's rows. Browsing without terms takes the
+    total from the catalog memo (a count query at most once a minute per filter
+    combination) and its rows straight from the listing index; with `after` (a cursor
+    from the previous page's last row) they start there instead of skipping `offset`
+    rows, and so do numbered pages seen before (_numbered_page). `with_total=False`
+    skips the total (None). `cards_only` loads only what product cards show
+    (public_products)."""
     dialect = session.get_bind().dialect.name
     if cq.q:
-        return _search_page(session, cq, dialect)
+        return _search_page(session, cq, dialect, cards_only)
     total = _cached_total(session, cq, dialect) if with_total else None
-    stmt = catalog_select(cq, dialect).limit(cq.per_page)
     cursor = _parse_cursor(after, cq.sort) if after else None
-    stmt = stmt.where(_after(cq.sort, cursor)) if cursor else stmt.offset((cq.page - 1) * cq.per_page)
-    return session.scalars(stmt).all(), total
+    if cursor is None and cq.page > 1:
+        return _numbered_page(session, cq, dialect, cards_only), total
+    stmt = _browse_statement(astuple(cq), tuple(cursor) if cursor else None, dialect, cards_only)
+    return _rows(session, stmt, cards_only), total
+
+
+def _numbered_page(session, cq, dialect, cards_only):
+    """Page N by its number (?page=50) without skipping (N-1) x per_page rows each time.
+
+    The first view reads one row more, the last of page N-1, and keeps its sort values in
+    the catalog memo; later views continue after that row (keyset), as "Next" links do.
+    So a deep page costs a scan of the rows before it once a minute per process instead
+    of on every view; meanwhile the page starts where it did at the first view, which
+    can differ by the rows added or removed before it in another process (the total
+    shown lags alike); a commit in this process empties the memo at once."""
+    key = ("page-start", *_filters_key(cq), cq.sort, cq.page, cq.per_page)
+    first_view = []
+
+    def read_with_the_row_before():
+        lead = _browse_statement(astuple(cq), None, dialect, cards_only, lead=True)
+        rows = _rows(session, lead, cards_only)
+        first_view.append(rows[1:])
+        return tuple(_parse_cursor(cursor_after(rows[0], cq.sort), cq.sort)) if rows else None
+
+    start = catalog_memo().get(key, read_with_the_row_before)
+    if first_view:
+        return first_view[0]
+    return _rows(session, _browse_statement(astuple(cq), start, dialect, cards_only), cards_only)
+
+
+@lru_cache(maxsize=512)
+def _browse_statement(cq_values, cursor, dialect, cards_only, lead=False):
+    """The statement of one browse page (`lead`: with the previous page's last row first).
+    Statements are immutable, and building one (and its SQL cache key) costs as much as
+    running it on the listing index, so the most recent are reused: the same filters
+    and page give the same statement."""
+    cq = CatalogQuery(*cq_values)
+    if cursor:
+        return catalog_select(cq, dialect, cards_only).where(_after(cq.sort, cursor)).limit(cq.per_page)
+    skip = (cq.page - 1) * cq.per_page
+    if lead:
+        return catalog_select(cq, dialect, cards_only).offset(skip - 1).limit(cq.per_page + 1)
+    return catalog_select(cq, dialect, cards_only).offset(skip).limit(cq.per_page)
 
 
 def _count(session, cq, dialect):
@@ -183,21 +239,55 @@ def _count(session, cq, dialect):
     return session.scalar(_filtered(stmt, cq, dialect))
 
 
+def _filters_key(cq):
+    return (cq.q, cq.category, cq.province, cq.cooperative_id, cq.surplus, cq.min_price_fen, cq.max_price_fen)
+
+
 def _cached_total(session, cq, dialect):
-    key = ("total", cq.q, cq.category, cq.province, cq.cooperative_id, cq.surplus, cq.min_price_fen,
-           cq.max_price_fen)
-    return catalog_memo().get(key, lambda: _count(session, cq, dialect))
+    return catalog_memo().get(("total", *_filters_key(cq)), lambda: _count(session, cq, dialect))
 
 
-def _search_page(session, cq, dialect):
-    """Sort only the ids of the hits (with their number as a window), then load the page."""
+#: how many of a search's best hits (ids, in order) the catalog memo keeps: 20 pages of 24
+KEPT_HITS = 480
+
+
+def _search_page(session, cq, dialect, cards_only=False):
+    """The page's ids from the search's ranked hits, then those products' rows.
+
+    Ranking is the costly part (every hit is read to sort them: ~15 ms on PostgreSQL for
+    2,000 hits of 100,000), so the first KEPT_HITS ranked ids and the number of hits are
+    kept in the catalog memo, like the catalog totals: a repeated search (popular terms
+    are) costs only the query that loads its page's rows. Those rows are read fresh and
+    filtered again, so prices, stock and what may be shown are always current; a new or
+    renamed product joins the hits or changes place within CATALOG_MEMO_SECONDS (at once
+    in the process that saved it). Pages beyond KEPT_HITS rank their own slice."""
+    start = (cq.page - 1) * cq.per_page
+    if start + cq.per_page <= KEPT_HITS:
+        ranked, total = catalog_memo().get(("hits", *_filters_key(cq), cq.sort),
+                                           lambda: _ranked_hits(session, cq, dialect, KEPT_HITS, 0))
+        ids = ranked[start:start + cq.per_page]
+    else:
+        ids, total = _ranked_hits(session, cq, dialect, cq.per_page, start)
+        if not ids:  # a page past the end: the window had no row to say how many
+            total = _count(session, cq, dialect)
+    if not ids:
+        return [], total
+    place = {product_id: i for i, product_id in enumerate(ids)}
+    rows = _rows(session, _visible_by_ids(cards_only), cards_only, {"ids": list(ids)})
+    return sorted(rows, key=lambda p: place[p.id]), total
+
+
+@lru_cache(maxsize=2)
+def _visible_by_ids(cards_only):
+    """Visible products among a list of ids (built once: the ids are an expanding parameter)."""
+    return public_products(cards_only).where(Product.id.in_(bindparam("ids", expanding=True)))
+
+
+def _ranked_hits(session, cq, dialect, limit, offset):
+    """(ids of hits offset..offset+limit in rank order, number of hits) in one query: only
+    the ids are sorted, and a window counts the hits (0 when the slice is empty)."""
     narrow = (select(Product.id, func.count().over()).select_from(Product).join(Product.cooperative)
               .where(*_VISIBLE))
-    narrow = (_filtered(narrow, cq, dialect).order_by(*_ordering(cq, cq.q.split()))
-              .limit(cq.per_page).offset((cq.page - 1) * cq.per_page))
+    narrow = _filtered(narrow, cq, dialect).order_by(*_ordering(cq, cq.q.split())).limit(limit).offset(offset)
     hits = session.execute(narrow).all()
-    if not hits:  # nothing found, or a page past the end: the window had no row to say how many
-        return [], (0 if cq.page == 1 else _count(session, cq, dialect))
-    place = {product_id: i for i, (product_id, _) in enumerate(hits)}
-    rows = session.scalars(public_products().where(Product.id.in_(place))).all()
-    return sorted(rows, key=lambda p: place[p.id]), hits[0][1]
+    return tuple(product_id for product_id, _ in hits), (hits[0][1] if hits else 0)

@@ -1,10 +1,11 @@
 """Product verbs for cooperative members, and the visibility rule for everyone else."""
 from datetime import date
+from functools import cache
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import joinedload
 
 from ..coops.models import CoopStatus, MemberRole
 from ..coops.services import is_staff, ensure_member, membership_of
@@ -119,8 +120,16 @@ def remove_image(user, product: Product, image_id: int) -> None:
 def load_product(product_id) -> Product | None:
     if not isinstance(product_id, int):
         return None
-    return db.session.scalar(select(Product).where(Product.id == product_id).options(
-        joinedload(Product.cooperative), selectinload(Product.images)))
+    return db.session.scalars(_product_with_coop_and_images(), {"product_id": product_id}).unique().one_or_none()
+
+
+@cache
+def _product_with_coop_and_images():
+    """One query, built once (the id is a parameter): a product has at most
+    MAX_PRODUCT_IMAGES photos, so joining them repeats the product's row a few times,
+    which costs less than a second round trip."""
+    return select(Product).where(Product.id == bindparam("product_id")).options(
+        joinedload(Product.cooperative), joinedload(Product.images))
 
 
 def visible_product(product_id, viewer=None) -> Product:

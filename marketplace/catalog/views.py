@@ -1,14 +1,18 @@
 """Storefront pages for everyone, and the header's language switch."""
+from dataclasses import astuple
+from functools import cache
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select
 
 from ..coops.models import CoopStatus, Cooperative
 from ..extensions import db
 from . import changes  # noqa: F401 - commits that change the storefront empty its caches
+from . import fragments
+from .cards import card_select, read_cards
+from .fragments import card_key, row_values
 from .categories import CATEGORIES
 from .models import Product, ProductStatus
 from .memo import catalog_memo
@@ -16,6 +20,7 @@ from .search import CatalogQuery, cursor_after, parse_query, run_catalog
 from .services import visible_product
 
 bp = Blueprint("catalog", __name__)
+bp.record_once(lambda state: fragments.init_app(state.app))  # product_cards() for every template
 
 
 @bp.before_app_request
@@ -37,8 +42,8 @@ def switch_language():
 
 @bp.get("/")
 def home():
-    surplus, _ = run_catalog(db.session, CatalogQuery(surplus=True, per_page=8), with_total=False)
-    newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8), with_total=False)
+    surplus, _ = run_catalog(db.session, CatalogQuery(surplus=True, per_page=8), with_total=False, cards_only=True)
+    newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8), with_total=False, cards_only=True)
     coops = db.session.scalars(select(Cooperative).where(Cooperative.status == CoopStatus.verified)
                                .order_by(Cooperative.verified_at.desc()).limit(6)).all()
     from ..livestream.services import upcoming_and_live  # the "Upcoming and live now" section
@@ -55,11 +60,16 @@ def catalog():
         if args.get(name):
             args[f"{name}_fen"] = _yuan_to_fen_or_none(args[name])
     cq = parse_query(args, current_app.config["CATALOG_PAGE_SIZE"])
-    products, total = run_catalog(db.session, cq, after=request.args.get("after"))
+    products, total = run_catalog(db.session, cq, after=request.args.get("after"), cards_only=True)
     # "Next" continues from this page's last row (keyset) where the order allows it
     next_after = cursor_after(products[-1], cq.sort) if products and not cq.q else None
+    provinces = _provinces()
+    # everything the listing shows (filters, count, cards, pager): it is rendered again only
+    # when one of these changes (catalog.fragments)
+    listing_key = ("catalog", tuple(request.args.items(multi=True)), astuple(cq), total, tuple(provinces), next_after,
+                   tuple(map(card_key, products)))
     return render_template("catalog/catalog.html", products=products, total=total, cq=cq, next_after=next_after,
-                           categories=CATEGORIES, provinces=_provinces(), args=request.args)
+                           categories=CATEGORIES, provinces=provinces, args=request.args, listing_key=listing_key)
 
 
 def _provinces():
@@ -78,15 +88,24 @@ def _yuan_to_fen_or_none(text):
         return None
 
 
+@cache
+def _more_from_coop():
+    """Cards of up to 4 other active products of a cooperative (built once: the ids are parameters)."""
+    return card_select().where(
+        Product.cooperative_id == bindparam("coop_id"), Product.id != bindparam("product_id"),
+        Product.status == ProductStatus.active).order_by(Product.surplus.desc(), Product.id.desc()).limit(4)
+
+
 @bp.get("/products/<int:product_id>")
 def product(product_id):
     item = visible_product(product_id, current_user)
-    more = db.session.scalars(select(Product).where(
-        Product.cooperative_id == item.cooperative_id, Product.id != item.id,
-        Product.status == ProductStatus.active).options(joinedload(Product.cooperative))
-        .order_by(Product.surplus.desc(), Product.id.desc()).limit(4)).all()
+    more = read_cards(db.session, _more_from_coop(), {"coop_id": item.cooperative_id, "product_id": item.id})
     from ..households.impact import product_share  # the households' part of this sale
 
+    share = product_share(item)
+    # everything the page shows but its form: rendered again only when one of these changes
+    page_key = (row_values(item), row_values(item.cooperative), tuple(map(row_values, item.images)),
+                tuple(sorted(share.items())) if share else None, tuple(map(card_key, more)))
     return render_template("catalog/product.html", product=item, coop=item.cooperative, more=more,
-                           household_share=product_share(item))
+                           household_share=share, page_key=page_key)
 

@@ -2,8 +2,10 @@
 
 A GET of a storefront page (CACHED_ENDPOINTS) from a visitor without a session
 cookie, remember cookie or Authorization header is answered from the cache when a
-fresh copy is there, else rendered and kept. The key is the path with its query
-and the visitor's Accept-Language (such a visitor has no stored language choice).
+fresh copy is there, else rendered and kept. The key is the path with its query,
+the visitor's Accept-Language (such a visitor has no stored language choice) and
+Accept-Encoding: a page without a form is kept as sent, compressed the way that
+header asked for (core/compression.py), so a hit costs no compression.
 Only 200 text/html answers that set no cookie and changed no session are kept: a
 page with a flash, a login or anything else per visitor never goes in. Hits are
 answered by a WSGI middleware before Flask runs (ServeStoredPages).
@@ -47,6 +49,8 @@ ENVIRON_KEY = "marketplace.page_cache"  #: the middleware's verdict, for the Fla
 #: headers that belong to one answer, never to the stored page
 PER_ANSWER_HEADERS = frozenset({"set-cookie", "date", "server", "content-length", "x-request-id", "x-page-cache",
                                 "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})
+#: ... and of an answer compressed after its visitor's token was put in (kept uncompressed)
+ENCODED_ANSWER_HEADERS = PER_ANSWER_HEADERS | {"content-encoding", "etag"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}")
 #: sent (sender: the app, environ=...) for every answer the middleware gives from the cache
 served_from_cache = Namespace().signal("page-served-from-cache")
@@ -229,7 +233,8 @@ class ServeStoredPages:
     def key_for(self, environ):
         """The cache key of a request that may be served from the cache, else None: the
         visitor's Accept-Language (their only say in the locale: they have no session or
-        account) and the path with its query. The host is left out on purpose: pages
+        account), their Accept-Encoding (the copy is kept compressed as they asked) and
+        the path with its query. The host is left out on purpose: pages
         link with relative URLs, and a forged Host header must not make its own copy."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return None
@@ -244,7 +249,8 @@ class ServeStoredPages:
         if endpoint not in CACHED_ENDPOINTS:
             return None
         path = environ.get("HTTP_X_FORWARDED_PREFIX", "") + environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        return f"{environ.get('HTTP_ACCEPT_LANGUAGE', '')[:200]}|{path}?{query}"
+        return (f"{environ.get('HTTP_ACCEPT_LANGUAGE', '')[:200]}|{environ.get('HTTP_ACCEPT_ENCODING', '')[:100]}"
+                f"|{path}?{query}")
 
 
 def _request_id(environ):
@@ -298,5 +304,11 @@ def _keep_page(sender, response, **extra):
     session_cookie = current_app.config["SESSION_COOKIE_NAME"] + "="
     if cookies and not (state.get("token_given") and all(c.startswith(session_cookie) for c in cookies)):
         return
-    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in PER_ANSWER_HEADERS]
-    current_app.extensions["page_cache"].keep(state["key"], state["generation"], headers, state["body"])
+    body, dropped = state["body"], PER_ANSWER_HEADERS
+    if "Content-Encoding" in response.headers:
+        if PLACEHOLDER.encode() in body or response.status_code != 200:
+            dropped = ENCODED_ANSWER_HEADERS  # compressed again with each visitor's token
+        else:
+            body = response.get_data()  # as compressed for this key's Accept-Encoding
+    headers = [(k, v) for k, v in response.headers.items() if k.lower() not in dropped]
+    current_app.extensions["page_cache"].keep(state["key"], state["generation"], headers, body)

@@ -16,6 +16,7 @@ Links to images in the bucket are either public or presigned:
 
 Either way the bucket's origin is added to the pages' Content-Security-Policy img-src.
 """
+import errno
 import os
 import re
 import threading
@@ -25,6 +26,9 @@ from functools import cached_property
 from urllib.parse import urlsplit
 
 from flask import current_app, url_for
+from flask_babel import lazy_gettext as _l
+
+from .errors import DomainError
 
 _KEY = re.compile(r"^[0-9a-f]{32}-(thumb|medium|large)\.webp$")
 SIZES = ("thumb", "medium", "large")
@@ -40,9 +44,14 @@ class LocalStorage:
 
     def save(self, name: str, data: bytes) -> None:
         tmp = os.path.join(self.root, name + ".part")
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, os.path.join(self.root, name))  # readers never see half a file
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+            os.replace(tmp, os.path.join(self.root, name))  # readers never see half a file
+        except OSError:  # e.g. the disk is full: leave no half-written file behind
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
 
     def path(self, name: str) -> str | None:
         if not _KEY.match(name):
@@ -165,11 +174,32 @@ def get_storage() -> LocalStorage | S3Storage:
     return current_app.extensions["storage"]
 
 
+class StorageFull(DomainError):
+    status = 507
+    code = "storage_full"
+
+
+#: a write refused for want of space (a full disk, a used-up quota)
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
 def store_image(processed) -> str:
-    """Save every derivative of a ProcessedImage; returns its key."""
+    """Save every derivative of a ProcessedImage; returns its key. A full disk saves none
+    of them (those already written are removed) and raises StorageFull."""
     storage = get_storage()
-    for size, data in processed.derivatives.items():
-        storage.save(f"{processed.key}-{size}.webp", data)
+    saved = []
+    try:
+        for size, data in processed.derivatives.items():
+            storage.save(f"{processed.key}-{size}.webp", data)
+            saved.append(f"{processed.key}-{size}.webp")
+    except OSError as err:
+        if err.errno not in NO_SPACE:
+            raise
+        current_app.logger.error("no space left to store an image: %s", err)
+        for name in saved:
+            storage.delete(name)
+        raise StorageFull(_l("There is no room left to store photos right now. Nothing was saved. "
+                             "Please try again later.")) from None
     return processed.key
 
 

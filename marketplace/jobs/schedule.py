@@ -3,6 +3,7 @@
 
     * * * * *   flask orders expire-reservations
     * * * * *   flask live send-reminders
+    * * * * *   flask live end-overdue
     0 * * * *   flask orders auto-deliver
     30 2 * * *  flask monitoring scan
 
@@ -17,6 +18,7 @@ from typing import Callable
 
 from rq.cron import CronScheduler
 
+from ..livestream.jobs import end_overdue_shows
 from ..monitoring.jobs import JOB_TIMEOUT as SCAN_TIMEOUT, VERIFY_TIMEOUT, scan_job, verify_ledger_job
 from . import tasks
 from .queue import DEFAULT_TIMEOUT, enqueue
@@ -41,6 +43,7 @@ class Periodic:
 SCHEDULE = (
     Periodic("expire_reservations", tasks.expire_reservations, interval=60),
     Periodic("send_reminders", tasks.send_reminders, queue="mail", interval=60),
+    Periodic("end_overdue_shows", end_overdue_shows, interval=60),  # live shows past ends_at end
     Periodic("auto_deliver", tasks.auto_deliver, interval=3600),
     Periodic("monitoring_scan", scan_job, cron="30 2 * * *", timeout=SCAN_TIMEOUT),
     # nightly full check of the hash chain: reconciliation re-hashes only what came after it

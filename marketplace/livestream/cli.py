@@ -1,5 +1,6 @@
 """`flask live send-reminders`: mail the subscribers of shows starting within
-REMINDER_LEAD_MINUTES, each once. Run it every minute from cron (or an RQ job)."""
+REMINDER_LEAD_MINUTES, each once. `flask live end-overdue`: end the live shows whose
+scheduled end has passed. Run both every minute from cron (or the RQ schedule)."""
 import click
 from flask.cli import with_appcontext
 
@@ -16,3 +17,15 @@ def send_reminders_command():
         click.echo("skipped: reminders are being sent by another run")
         return
     click.echo(f"sent {result['sent']} reminder(s)")
+
+
+@live_cli.command("end-overdue")
+@with_appcontext
+def end_overdue_command():
+    from .jobs import end_overdue_shows  # the same job the worker runs
+
+    result = end_overdue_shows()
+    if result.get("skipped"):
+        click.echo("skipped: another run is ending shows right now")
+        return
+    click.echo(f"ended {len(result['ended'])} show(s)" + (f": {result['ended']}" if result["ended"] else ""))

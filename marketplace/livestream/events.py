@@ -27,6 +27,11 @@ def emit(show: Show, type_: str, data: dict) -> None:
     db.session.info.setdefault(QUEUED, []).append((show.id, type_, data))
 
 
+def stock_data(item) -> dict:
+    """A `stock` event's data: what is left at the live price (the room), sold of quota (the console)."""
+    return {"product_id": item.product_id, "remaining": item.remaining, "sold": item.sold, "quota": item.quota}
+
+
 def as_message(record: ShowEvent) -> dict:
     return {"id": record.seq, "type": record.type, "data": record.data}
 

@@ -8,7 +8,7 @@ from ..core.errors import Conflict
 from ..extensions import db
 from ..orders.models import Order, OrderLine, OrderStatus
 from ..orders.pricing import register_live_source
-from .events import emit
+from .events import emit, stock_data
 from .models import LineupItem, Show, ShowStatus
 
 
@@ -41,7 +41,7 @@ class LiveSource:
             raise Conflict(_l("In this show you can buy at most %(n)d of “%(title)s”.", n=item.per_buyer_limit,
                               title=product.title), code="per_buyer_limit")
         db.session.refresh(item)
-        emit(show, "stock", {"product_id": product.id, "remaining": item.remaining})
+        emit(show, "stock", stock_data(item))
         return item.live_price_fen
 
     def give_back(self, line, quantity) -> bool:
@@ -53,7 +53,7 @@ class LiveSource:
                                   .execution_options(synchronize_session=False)).rowcount
         if back:
             db.session.refresh(item)
-            emit(show, "stock", {"product_id": line.product_id, "remaining": item.remaining})
+            emit(show, "stock", stock_data(item))
         return bool(back)
 
 

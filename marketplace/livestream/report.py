@@ -9,14 +9,14 @@ import hashlib
 import logging
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from ..coops.services import is_staff, membership_of
 from ..core.errors import NotFound
 from ..extensions import db
 from ..households.models import EntryKind, Household, LedgerEntry
 from ..orders.models import Order, OrderLine
-from .models import ChatMessage, Show, ShowStatus, ShowViewer
+from .models import ChatMessage, Show, ShowViewer
 from .services import get_show
 
 log = logging.getLogger("marketplace.livestream")
@@ -31,9 +31,16 @@ def _get(show_id) -> Show:
 def visible_show(show_id, viewer=None) -> Show:
     """A show everyone sees when its cooperative is verified; its members and staff always."""
     show = _get(show_id)
-    if not (show.cooperative.is_public or membership_of(viewer, show.cooperative) or is_staff(viewer)):
+    if not may_view(show.cooperative_id, show.cooperative.is_public, viewer):
         raise NotFound(_l("No such show."))
     return show
+
+
+def may_view(cooperative_id: int, public: bool, viewer=None) -> bool:
+    """visible_show's rule from the cooperative's id and whether it is verified, for a
+    caller that did not load the show (the event stream, which a crowd opens at once)."""
+    membership = getattr(viewer, "membership", None) if getattr(viewer, "is_authenticated", False) else None
+    return bool(public or (membership and membership.cooperative_id == cooperative_id) or is_staff(viewer))
 
 
 def report_show(show_id, viewer) -> Show:
@@ -58,15 +65,14 @@ def viewer_key(user=None, session_key=None, remote="", agent="") -> str:
 
 
 def note_viewers(show_id: int, count: int) -> None:
-    """Raise the show's peak viewers to `count` if it is higher (one guarded UPDATE; best effort)."""
+    """Raise the show's peak viewers to `count` if it is higher (one guarded UPDATE past the
+    storefront's change hooks, see audience.py; best effort)."""
+    from .audience import raise_peak
+
     try:
-        db.session.execute(update(Show).where(Show.id == show_id, Show.peak_viewers < count,
-                                              Show.status.in_([ShowStatus.scheduled, ShowStatus.live]))
-                           .values(peak_viewers=count).execution_options(synchronize_session=False))
-        db.session.commit()
+        raise_peak(show_id, count)
     except Exception:  # noqa: BLE001 - a busy database must not break the room
         log.warning("could not update the peak viewers of show %s", show_id, exc_info=True)
-        db.session.rollback()
 
 
 def _paid_lines(show_id):

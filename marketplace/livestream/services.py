@@ -17,7 +17,7 @@ from ..core.errors import Conflict, Invalid, NotFound
 from ..core.validation import Checker
 from ..extensions import db
 from ..orders import stock
-from .events import emit
+from .events import emit, stock_data
 from .models import LineupItem, Pin, Show, ShowStatus, StreamKind
 
 HOSTS = (MemberRole.owner, MemberRole.manager, MemberRole.host)
@@ -185,10 +185,39 @@ def start(user, show, now=None) -> Show:
 
 def end(user, show, now=None) -> Show:
     _status(user, show, {ShowStatus.live}, ShowStatus.ended, "end")
-    show.ended_at = now or utcnow()
-    _close_pin(show, show.ended_at)
-    _return_unsold(show)
+    _wind_up(show, now or utcnow())
     return show
+
+
+def _wind_up(show, when):
+    show.ended_at = when
+    _close_pin(show, when)
+    _return_unsold(show)
+
+
+def end_overdue(now=None) -> list[int]:
+    """Live shows whose scheduled end has passed end by themselves (the live price ended
+    with the schedule anyway): as if the host had pressed "end", with a status event that
+    tells the room. A guarded update claims each show, so a host ending it at the same
+    moment, or a second run, ends it once. Returns the ids ended."""
+    now = now or utcnow()
+    overdue = db.session.scalars(select(Show.id).where(Show.status == ShowStatus.live, Show.ends_at <= now)
+                                 .order_by(Show.id)).all()
+    ended = []
+    for show_id in overdue:
+        if not db.session.execute(update(Show).where(Show.id == show_id, Show.status == ShowStatus.live)
+                                  .values(status=ShowStatus.ended).execution_options(synchronize_session=False)
+                                  ).rowcount:
+            continue
+        show = db.session.get(Show, show_id)
+        db.session.refresh(show)
+        _wind_up(show, now)
+        audit.record(None, "show.end", show, before={"status": ShowStatus.live.value},
+                     after={"status": ShowStatus.ended.value, "reason": "scheduled end passed"})
+        emit(show, "status", {"status": ShowStatus.ended.value})
+        db.session.commit()  # each show on its own: one that fails leaves the others ended
+        ended.append(show_id)
+    return ended
 
 
 def _return_unsold(show):
@@ -266,7 +295,7 @@ def adjust_quota(user, show, product_id, new_quota: int) -> LineupItem:
     if delta < 0:
         stock.return_stock(item.product_id, -delta)
     db.session.refresh(item)
-    emit(show, "stock", {"product_id": item.product_id, "remaining": item.remaining})
+    emit(show, "stock", stock_data(item))
     return item
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from ..core.page_cache import served_from_cache
 from ..extensions import db
-from ..orders.events import order_paid
+from ..orders.events import checkout_placed, order_paid
 from ..orders.models import Checkout
 from ..payments.models import PaymentEvent
 from .request_log import elapsed_seconds
@@ -91,6 +91,11 @@ def _note_flushed(session, _context):
     for obj in session.dirty:  # the event's outcome is decided after its row is written
         if isinstance(obj, PaymentEvent) and ("payment", obj.id) in pending:
             pending[("payment", obj.id)] = ("payment", obj.type, obj.outcome)
+
+
+@checkout_placed.connect
+def _note_placed(checkout_id, **_):  # (the checkout's rows are written without the unit of work)
+    _pending(db.session())[("checkout", checkout_id)] = ("checkout",)
 
 
 @order_paid.connect

@@ -6,6 +6,7 @@ imports the Stripe SDK; it returns plain dataclasses.
 STRIPE_API_BASE points the client elsewhere (localstripe in the tests).
 """
 import json
+import secrets
 from dataclasses import dataclass
 
 import stripe
@@ -38,13 +39,25 @@ class GatewayEvent:
     payment_intent_id: str | None
     amount_fen: int | None
     currency: str | None
+    #: the checkout named in the intent's metadata (Stripe), for an event that comes
+    #: before the intent's id is stored with its checkout
+    checkout_id: int | None = None
 
+
+# A gateway's create_intent(checkout) reads only the checkout's id, amount_fen, currency,
+# created_at and payment_intent_id: an ORM Checkout or a plain snapshot of one.
 
 class DemoGateway:
     name = "demo"
+    #: no network call: the payment is named inside the checkout's own transaction
+    local = True
+
+    def id_before_placing(self) -> str:
+        """The demo payment's id, chosen before the checkout is written (one INSERT, no UPDATE)."""
+        return f"demo_pi_{secrets.token_urlsafe(12)}"
 
     def create_intent(self, checkout) -> Intent:
-        return Intent(id=f"demo_pi_{checkout.id}", client_secret=None)
+        return Intent(id=checkout.payment_intent_id or self.id_before_placing(), client_secret=None)
 
     def client_secret(self, payment_intent_id: str) -> str | None:
         return None
@@ -55,11 +68,16 @@ class DemoGateway:
 
 class StripeGateway:
     name = "stripe"
+    #: a network call: made after the reservation is committed, never inside its transaction
+    local = False
 
     def __init__(self, secret_key: str, webhook_secret: str | None, api_base: str | None = None):
         addresses = {"api": api_base} if api_base else {}
         self.client = stripe.StripeClient(secret_key, base_addresses=addresses, max_network_retries=2)
         self.webhook_secret = webhook_secret
+
+    def id_before_placing(self) -> None:
+        return None  # Stripe names the intent when it is created
 
     def create_intent(self, checkout) -> Intent:
         """One PaymentIntent per checkout: asking again returns the one it has. The
@@ -112,7 +130,14 @@ class StripeGateway:
         intent_id = obj.get("id") if is_intent else None
         return GatewayEvent(id=event_id, type=event_type, payment_intent_id=str(intent_id) if intent_id else None,
                             amount_fen=amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
-                            currency=str(obj.get("currency") or "").upper() if is_intent else None)
+                            currency=str(obj.get("currency") or "").upper() if is_intent else None,
+                            checkout_id=_metadata_checkout_id(obj) if is_intent else None)
+
+
+def _metadata_checkout_id(intent: dict) -> int | None:
+    metadata = intent.get("metadata")
+    raw = metadata.get("checkout_id") if isinstance(metadata, dict) else None
+    return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 19 else None
 
 
 def _unavailable(err) -> PaymentError:

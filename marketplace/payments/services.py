@@ -1,8 +1,10 @@
 """Payment verbs: start a payment, take a provider event (once), refund an order."""
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..coops.services import is_staff
@@ -10,26 +12,92 @@ from ..core import audit
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
 from ..orders import checkout as checkouts
-from ..orders import refunds
+from ..orders import placing, refunds
 from ..orders.fulfilment import SELLERS
 from ..orders.models import Checkout, CheckoutStatus, Order
 from ..orders.notify import tell_buyer_payment_refunded
-from .gateway import DemoGateway, GatewayEvent, get_gateway
+from .gateway import DemoGateway, GatewayEvent, PaymentError, get_gateway
 from .models import PaymentEvent
 
 log = logging.getLogger("marketplace.payments")
 
 
-def start_payment(checkout: Checkout) -> dict:
-    """Create the provider's payment for a new checkout; returns what the client needs."""
+@dataclass(frozen=True)
+class IntentRequest:
+    """What a gateway reads to create a checkout's payment, copied out of the session
+    so that nothing is loaded from the database while the provider is called."""
+    id: int
+    amount_fen: int
+    currency: str
+    created_at: datetime
+    payment_intent_id: str | None = None
+
+    @classmethod
+    def of(cls, checkout) -> "IntentRequest":
+        return cls(checkout.id, checkout.amount_fen, checkout.currency, checkout.created_at, checkout.payment_intent_id)
+
+
+def place_and_start_payment(buyer, wanted, address) -> tuple[placing.Placed, dict]:
+    """The API's checkout: reserve the stock and write the checkout (placing.place),
+    then its payment. The demo provider names its payment in the same transaction (the
+    caller commits it); Stripe's is created by _open_intent, which commits first."""
     gateway = get_gateway()
-    intent = gateway.create_intent(checkout)
-    checkout.payment_intent_id = intent.id
+    placed = placing.place(buyer, wanted, address, gateway.name, payment_intent_id=gateway.id_before_placing())
+    if gateway.local:
+        return placed, payment_info(placed)
+    intent = _open_intent(gateway, IntentRequest.of(placed))
+    placed.payment_intent_id = intent.id
+    return placed, payment_info(placed, intent.client_secret)
+
+
+def start_payment(checkout: Checkout) -> dict:
+    """Create the provider's payment for a new checkout (an ORM one, placed in this
+    transaction); returns what the client needs. With Stripe the reservation is
+    committed first (see _open_intent): the caller's later commit has what is left."""
+    gateway = get_gateway()
     checkout.provider = gateway.name
+    if gateway.local:
+        checkout.payment_intent_id = gateway.create_intent(checkout).id
+        return payment_info(checkout)
+    intent = _open_intent(gateway, IntentRequest.of(checkout))
     return payment_info(checkout, intent.client_secret)
 
 
-def payment_info(checkout: Checkout, client_secret: str | None = None) -> dict:
+def _open_intent(gateway, request: IntentRequest, release_on_failure: bool = True):
+    """Stripe's PaymentIntent for a checkout, without holding anything while Stripe
+    answers: the reservation (stock UPDATE, checkout, orders, audit) is committed first,
+    so no row lock, connection or transaction waits on the network; the intent's id is
+    then stored in a short transaction of its own. A webhook that comes in between finds
+    the checkout by the id in the intent's metadata (handle_event). If Stripe fails, the
+    units go back at once (as for a failed payment) and PaymentError says so."""
+    db.session.commit()
+    try:
+        intent = gateway.create_intent(request)  # the idempotency key names the checkout: a retry gets the same
+    except PaymentError:
+        if release_on_failure:
+            _release(request.id)
+        raise
+    _attach(request.id, intent.id)
+    db.session.commit()
+    return intent
+
+
+def _attach(checkout_id: int, payment_intent_id: str) -> None:
+    """Store the intent's id with its checkout, unless a webhook already did."""
+    db.session.execute(update(Checkout).where(Checkout.id == checkout_id, Checkout.payment_intent_id.is_(None))
+                       .values(payment_intent_id=payment_intent_id).execution_options(synchronize_session=False))
+
+
+def _release(checkout_id: int) -> None:
+    db.session.rollback()
+    checkout = db.session.get(Checkout, checkout_id)
+    if checkout is not None and checkouts.cancel_checkout(checkout, "payment_unavailable", notify=False):
+        log.warning("checkout %s released: the payment provider failed", checkout_id)
+    db.session.commit()
+
+
+def payment_info(checkout, client_secret: str | None = None) -> dict:
+    """What the client needs to pay `checkout` (an ORM Checkout or a placing.Placed)."""
     from ..core.urls import external_url
 
     if checkout.provider == "demo":
@@ -38,10 +106,17 @@ def payment_info(checkout: Checkout, client_secret: str | None = None) -> dict:
 
 
 def client_secret(checkout: Checkout) -> str | None:
-    """The secret Stripe.js needs to confirm this checkout's payment (None in demo mode)."""
-    if checkout.provider != "stripe" or not checkout.payment_intent_id:
+    """The secret Stripe.js needs to confirm this checkout's payment (None in demo mode).
+    A checkout whose intent was never stored (the process stopped right after the
+    reservation's commit) gets it now: the idempotency key returns the same intent."""
+    if checkout.provider != "stripe":
         return None
-    return get_gateway().client_secret(checkout.payment_intent_id)
+    gateway = get_gateway()
+    if gateway.local:
+        return None
+    if not checkout.payment_intent_id:
+        return _open_intent(gateway, IntentRequest.of(checkout), release_on_failure=False).client_secret
+    return gateway.client_secret(checkout.payment_intent_id)
 
 
 def confirm_demo(buyer, checkout: Checkout) -> str:
@@ -67,12 +142,28 @@ def handle_event(provider: str, event: GatewayEvent) -> str:
             db.session.flush()
     except IntegrityError:
         return "duplicate"
-    checkout = db.session.scalar(select(Checkout).where(Checkout.payment_intent_id == event.payment_intent_id)) \
-        if event.payment_intent_id else None
+    checkout = _checkout_of(provider, event)
     record.checkout_id = checkout.id if checkout else None
     record.outcome = _apply(event, checkout)
     log.info("payment event %s %s -> %s", event.type, event.id, record.outcome)
     return record.outcome
+
+
+def _checkout_of(provider: str, event: GatewayEvent) -> Checkout | None:
+    """The event's checkout: by the intent's id, or, when the event came before that id
+    was stored (it is stored just after Stripe answers), by the checkout id in the
+    intent's metadata -- then the id is stored now."""
+    if not event.payment_intent_id:
+        return None
+    checkout = db.session.scalar(select(Checkout).where(Checkout.payment_intent_id == event.payment_intent_id))
+    if checkout is not None or event.checkout_id is None:
+        return checkout
+    checkout = db.session.get(Checkout, event.checkout_id)
+    if checkout is None or checkout.provider != provider or checkout.payment_intent_id is not None:
+        return None  # another intent's checkout, or another provider's: not this event's
+    _attach(checkout.id, event.payment_intent_id)
+    db.session.refresh(checkout)
+    return checkout if checkout.payment_intent_id == event.payment_intent_id else None
 
 
 def _apply(event: GatewayEvent, checkout: Checkout | None) -> str:

@@ -28,9 +28,31 @@
   }
 
   // --- the player ---------------------------------------------------------------
+  // hls.js (its light build, 120 KiB compressed, the page's largest part) is fetched once the page has
+  // loaded and painted: on a slow phone the title, the pinned product and the buy button
+  // show first, and the player's bytes do not compete with theirs.
   function startPlayer() {
     var video = document.getElementById("live-video");
     if (!video) { return null; }
+    var hlsJs = video.dataset.hlsJs;
+    if (!hlsJs || window.Hls) {
+      play(video);
+      return video;
+    }
+    var fetchHls = function () {
+      var script = document.createElement("script");
+      script.src = hlsJs;
+      script.onload = script.onerror = function () { play(video); };  // without it: native HLS or the link
+      document.head.appendChild(script);
+    };
+    var afterPaint = function () {  // a frame's callbacks run just before it is painted
+      window.requestAnimationFrame(function () { window.setTimeout(fetchHls, 0); });
+    };
+    if (document.readyState === "complete") { afterPaint(); } else { window.addEventListener("load", afterPaint); }
+    return video;
+  }
+
+  function play(video) {
     var src = video.dataset.src;
     var fallback = document.getElementById("player-fallback");
     if (window.Hls && window.Hls.isSupported()) {
@@ -44,11 +66,10 @@
       video.src = src;
     } else if (fallback) {
       fallback.classList.add("is-needed");
-      return video;
+      return;
     }
     var playing = video.play && video.play();
     if (playing && playing.catch) { playing.catch(function () { /* autoplay refused: the controls remain */ }); }
-    return video;
   }
 
   function replaySeeking(video) {
@@ -96,13 +117,45 @@
     box.hidden = false;
   }
 
-  function renderStock(data) {
-    var nodes = document.querySelectorAll(".js-remaining, #pin-remaining");
+  function forProduct(selector, productId, change) {
+    var nodes = document.querySelectorAll(selector);
     for (var i = 0; i < nodes.length; i++) {
-      if (String(nodes[i].dataset.productId) === String(data.product_id)) {
-        nodes[i].textContent = leftText(data.remaining);
-      }
+      if (String(nodes[i].dataset.productId) === String(productId)) { change(nodes[i]); }
     }
+  }
+
+  function renderStock(data) {
+    forProduct(".js-remaining, #pin-remaining", data.product_id, function (node) {
+      node.textContent = leftText(data.remaining);
+    });
+    if (data.sold === undefined || data.quota === undefined) { return; }  // (events stored before they said)
+    // the console: "sold X of Y", and a quota can no longer be set below what is sold
+    forProduct(".js-sold", data.product_id, function (node) {
+      node.textContent = (d.tSold || "{sold} / {quota}").replace("{sold}", data.sold).replace("{quota}", data.quota);
+    });
+    forProduct(".js-quota", data.product_id, function (input) {
+      input.min = data.sold;
+      if (document.activeElement !== input) { input.value = data.quota; }
+    });
+  }
+
+  // The show ended (the host, or its scheduled end passed): the room says so in place.
+  // Every viewer gets this event at once, and a crowd reloading together would land on
+  // the pages service at the same moment; the console reloads (its controls change).
+  function showEnded() {
+    var badge = document.getElementById("live-status");
+    if (badge) {
+      badge.textContent = d.tEnded || "";
+      badge.className = badge.className.replace(/\bbadge-\w+/, "badge-ended");
+    }
+    var notice = document.getElementById("live-ended");
+    if (notice) { notice.hidden = false; }
+    var pinned = document.getElementById("pinned");
+    if (pinned) { pinned.hidden = true; }
+    var video = document.getElementById("live-video");
+    if (video && video.pause) { video.pause(); }
+    var gone = document.querySelectorAll(".buy-form, #chat-form, .player");
+    for (var i = 0; i < gone.length; i++) { gone[i].parentNode.removeChild(gone[i]); }
   }
 
   // --- chat ------------------------------------------------------------------------
@@ -221,6 +274,13 @@
 
   var lastEventId = "";
   var retryDelay = 1000;
+  // A form that is not handled by script (the console's start, end, pin buttons) is a
+  // navigation under way; capture phase, so handlers that cancel it run later and reset it.
+  var submitting = false;
+  document.addEventListener("submit", function (event) {
+    submitting = true;
+    window.setTimeout(function () { if (event.defaultPrevented) { submitting = false; } }, 0);
+  }, true);
 
   function connect() {
     if (!d.eventsUrl || !window.EventSource) { return; }
@@ -248,7 +308,11 @@
       if (s && s.status && s.status !== d.status) {
         d.status = s.status;
         source.close();
-        window.setTimeout(function () { window.location.reload(); }, 500);
+        if (s.status === "ended" && !d.console) { showEnded(); return; }
+        // The host's own "Go live" / "End" form is on its way: its answer brings the new
+        // state and the confirmation, which a reload now would cut off.
+        if (submitting) { return; }
+        window.setTimeout(function () { if (!submitting) { window.location.reload(); } }, 500);
       }
     });
   }

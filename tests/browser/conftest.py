@@ -13,15 +13,21 @@ CHROMIUM = "/usr/bin/chromium"
 HERE = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(config, items):
-    # This hook sees the whole session's items: touch only the ones in this folder.
+def mark_browser_tests(items, folder: Path):
+    """Mark the tests under `folder` `browser`; skip them when Chromium is missing.
+    (tests/journeys/conftest.py calls it for its own folder.)"""
     missing = not os.path.exists(CHROMIUM)
     skip = pytest.mark.skip(reason=f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)")
     for item in items:
-        if HERE in Path(item.path).resolve().parents:
+        if folder in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
             if missing:
                 item.add_marker(skip)
+
+
+def pytest_collection_modifyitems(config, items):
+    # This hook sees the whole session's items: touch only the ones in this folder.
+    mark_browser_tests(items, HERE)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@ live price, with a quota and a per-buyer limit); a viewer finds it, asks to be
 reminded and downloads its calendar file; the host goes live and pins the
 product; the viewer's open page shows the pin without reloading (Server-Sent
 Events); the viewer, who has no saved address yet, buys at the live price, gives
-an address on the way, and pays (demo gateway); the show's report shows the sale,
-down to the household it paid."""
+an address on the way, and pays (demo gateway) while the host's console counts the
+sale live; the show's report shows the sale, down to the household it paid; the
+viewer's room says the show ended without reloading."""
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -166,7 +167,11 @@ def test_live_show_from_schedule_to_report(page, viewer, live_server, live_url, 
     assert viewer.evaluate("window.__sameDocument") is True  # shown without reloading
     viewer.shot("3-pinned")
 
+    page.evaluate("window.__consoleSameDocument = true")
     buy_with_a_new_address(viewer)
+    # the host's open console counts the sale from the room's stock event, without reloading
+    expect(page.locator(".js-sold")).to_have_text("sold 2 of 20", timeout=15_000)
+    assert page.evaluate("window.__consoleSameDocument") is True
     with live_server.app_context():
         line = db.session.query(OrderLine).one()
         assert (line.product_id, line.quantity, line.unit_price_fen) == (w.product_id, 2, 2990)
@@ -174,6 +179,7 @@ def test_live_show_from_schedule_to_report(page, viewer, live_server, live_url, 
 
     viewer.goto(room_url)
     expect(viewer.locator("#pin-remaining")).to_have_text("18 left at the live price")
+    viewer.evaluate("window.__sameDocument = true")
 
     page.goto(console_url)
     expect(page.locator("#orders-body")).to_contain_text("Buyer Wang")
@@ -193,8 +199,13 @@ def test_live_show_from_schedule_to_report(page, viewer, live_server, live_url, 
     expect(page.locator("tr", has_text=w.household_file_no)).to_contain_text("¥5.98")
     shot("4-report")
 
-    # the viewer back in the room: the end arrives by the event stream too
+    # the viewer back in the room: the end arrives by the event stream too, and the room
+    # says so in place (a crowd reloading at once would hit the pages service together)
     expect(viewer.get_by_role("heading", name="This show has ended.")).to_be_visible(timeout=15_000)
+    expect(viewer.locator("#live-status")).to_have_text("Ended")
+    expect(viewer.locator("#pinned")).to_be_hidden()
+    expect(viewer.get_by_role("button", name="Buy at the live price")).to_have_count(0)
+    assert viewer.evaluate("window.__sameDocument") is True
     viewer.shot("7-ended")
     with live_server.app_context():
         assert db.session.query(Show).one().status == ShowStatus.ended

@@ -1,4 +1,5 @@
 """The anonymous page cache: what visitors without a session get, and when it changes."""
+import os
 import re
 import time
 import uuid
@@ -12,7 +13,8 @@ from marketplace.extensions import db, limiter
 from marketplace.orders.stock import take_stock
 from tests.conftest import _empty_tables, main_html, owner_of
 
-REDIS_URL = "redis://127.0.0.1:6379/6"
+#: the Redis tests keep their keys under a prefix of their own (and delete them)
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/6"
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 
@@ -197,7 +199,7 @@ def test_memory_backend_drops_the_least_recently_used_pages_beyond_its_size():
 
 @pytest.fixture
 def shared_redis():
-    """A Redis backend on database 6 under a prefix of its own, as two processes would share it."""
+    """A Redis backend (TEST_REDIS_URL, else database 6) under a prefix of its own, as two processes would share it."""
     prefix = f"test-page-cache:{uuid.uuid4().hex}:"
     client = redis.Redis.from_url(REDIS_URL)
     try:

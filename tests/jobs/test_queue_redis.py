@@ -139,11 +139,12 @@ def test_periodic_jobs_are_enqueued_once_per_period_and_run_by_the_worker(queued
     scheduler = schedule.cron_scheduler(connection())
     registered = {job.name: (job.interval, job.cron) for job in scheduler.get_jobs()}
     assert registered == {"expire_reservations": (60, None), "send_reminders": (60, None),
+                          "end_overdue_shows": (60, None),
                           "auto_deliver": (3600, None), "monitoring_scan": (None, "30 2 * * *"),
                           "ledger_verify": (None, "0 2 * * *")}
 
     due = {job.name for job in scheduler.enqueue_jobs()}  # what the CronScheduler does on start
-    assert due == {"expire_reservations", "send_reminders", "auto_deliver"}  # the nightly ones wait for 02:00/02:30
+    assert due == {"expire_reservations", "send_reminders", "end_overdue_shows", "auto_deliver"}  # the nightly ones wait for 02:00/02:30
     second_scheduler = schedule.cron_scheduler(connection())  # another worker's, same minute
     second_scheduler.enqueue_jobs()
     work()

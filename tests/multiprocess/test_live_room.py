@@ -119,7 +119,8 @@ def test_a_flash_sale_split_across_both_processes_sells_exactly_the_quota(app, m
     with EventStream(second.url, live.events) as viewer:
         viewer.wait_for(is_state, 60, "the room's state")
         answers = rush((first, second), live, tokens)
-        viewer.wait_for(lambda e: e.type == "stock" and e.data == {"product_id": live.product_id, "remaining": 0},
+        viewer.wait_for(lambda e: e.type == "stock" and e.data == {"product_id": live.product_id, "remaining": 0,
+                                                              "sold": QUOTA, "quota": QUOTA},
                         30, "the sold-out stock event")
     statuses = Counter(status for status, _ in answers)
     assert statuses == {201: QUOTA, 409: 2 * BUYERS_PER_PROCESS - QUOTA}, (statuses, first.log_text()[-2000:])

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from marketplace.catalog.services import update_product
 from marketplace.core.db import utcnow
 from marketplace.extensions import db
-from marketplace.orders import checkout as checkout_module
+from marketplace.orders import placing
 from marketplace.orders.checkout import expire_reservations
 from marketplace.orders.models import Checkout, CheckoutStatus, Order, OrderStatus
 from marketplace.payments.models import PaymentEvent
@@ -187,7 +187,7 @@ def test_a_crash_in_the_middle_of_a_checkout_leaves_no_trace(api, make, monkeypa
     product, other = make.product(stock=10), make.product(stock=10)
     product_id = product.id  # (read here: the request must not load the test's objects)
 
-    take_stock = checkout_module._take_stock
+    take_stock = placing._take_stock
 
     def crash(*args, **kwargs):
         take_stock(*args, **kwargs)
@@ -195,7 +195,7 @@ def test_a_crash_in_the_middle_of_a_checkout_leaves_no_trace(api, make, monkeypa
         assert db.session.scalar(select(func.count()).select_from(Order)) == 2
         raise RuntimeError("killed")
 
-    monkeypatch.setattr(checkout_module, "_take_stock", crash)
+    monkeypatch.setattr(placing, "_take_stock", crash)
     buyer = make.user()
     before = snapshot(product, other)
     response = place(api, buyer, (product, 2), (other, 1))
