@@ -5,6 +5,7 @@ unless TEST_DATABASE_URL points at PostgreSQL. The schema is built once per run
 by the real migrations, and every table is emptied before each test.
 """
 import contextvars
+from contextlib import contextmanager
 import io
 import os
 import threading
@@ -78,6 +79,16 @@ class IsolatedClient(FlaskClient):
         return response
 
 
+@contextmanager
+def fresh_context(app):
+    """An app context for one test: empty tables and rate limits first, the session removed after."""
+    with app.app_context():
+        _empty_tables()
+        limiter.reset()
+        yield app
+        db.session.remove()
+
+
 @pytest.fixture
 def app_factory(_schema, tmp_path):
     """Build an app on the test database; keyword arguments override config."""
@@ -111,11 +122,8 @@ def _no_json_log_handler_left_behind():
 @pytest.fixture
 def app(app_factory):
     app = app_factory()
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import redis
 
 from marketplace.catalog.services import update_product
 from marketplace.core.page_cache import PLACEHOLDER, MemoryBackend, Page, RedisBackend
-from marketplace.extensions import db, limiter
+from marketplace.extensions import db
 from marketplace.orders.stock import take_stock
-from tests.conftest import _empty_tables, main_html, owner_of
+from tests.conftest import fresh_context, main_html, owner_of
 
 #: the Redis tests keep their keys under a prefix of their own (and delete them)
 REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/6"
@@ -23,11 +23,8 @@ ZH = {"Accept-Language": "zh-CN"}
 def app(app_factory):
     """conftest's app with the page cache on (tests turn it off by default)."""
     app = app_factory(PAGE_CACHE_SECONDS=60)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from marketplace.catalog.models import Product
 from marketplace.config import ProductionConfig, from_environment
 from marketplace.core import storage as storage_module
 from marketplace.core.storage import LocalStorage, S3Storage, make_storage
-from marketplace.extensions import db, limiter
-from tests.conftest import _empty_tables, jpeg_bytes, owner_of
+from marketplace.extensions import db
+from tests.conftest import fresh_context, jpeg_bytes, owner_of
 from tests.jobs.servers import free_port, wait_until
 
 FORM = {"title": "Qinling wood-ear", "category": "fungi", "description": "", "origin": "Zhashui",
@@ -87,11 +87,8 @@ def app(app_factory, moto_url, bucket, public_links):
     S3_PUBLIC_URL (as behind a CDN or from a public-read bucket)."""
     public = f"{moto_url}/{bucket[0]}/" if public_links else None
     app = app_factory(S3_BUCKET=bucket[0], S3_ENDPOINT_URL=moto_url, S3_PUBLIC_URL=public)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 def upload_product_photo(client, login, make) -> Product:

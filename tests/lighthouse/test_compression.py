@@ -6,8 +6,7 @@ import re
 import brotli
 import pytest
 
-from marketplace.extensions import db, limiter
-from tests.conftest import _empty_tables
+from tests.conftest import fresh_context
 
 GZIP = {"Accept-Language": "en", "Accept-Encoding": "gzip"}
 CHROME = {"Accept-Language": "en", "Accept-Encoding": "gzip, deflate, br, zstd"}
@@ -18,11 +17,8 @@ PLAIN = {"Accept-Language": "en"}
 def app(app_factory):
     """The page cache on, as in production (tests turn it off by default)."""
     app = app_factory(PAGE_CACHE_SECONDS=60)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 def visit(app, path, headers):

@@ -6,12 +6,12 @@ import time
 
 import pytest
 
-from marketplace.extensions import db, limiter
+from marketplace.extensions import db
 from marketplace.livestream import services
 from marketplace.livestream.audience import Audience, audience
 from marketplace.livestream.events import channel
 from marketplace.livestream.models import Show, ShowViewer
-from tests.conftest import _empty_tables
+from tests.conftest import fresh_context
 from tests.livestream.test_sse import EVENTS, events_of, read
 from tests.livestream.test_views import go_live, world  # noqa: F401 - the fixture
 
@@ -20,11 +20,8 @@ from tests.livestream.test_views import go_live, world  # noqa: F401 - the fixtu
 def app(app_factory):
     """conftest's app with the page cache on (tests turn it off by default)."""
     app = app_factory(PAGE_CACHE_SECONDS=60)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 def visit(app, path) -> str:

@@ -17,8 +17,7 @@ import requests
 import stripe
 from werkzeug.serving import make_server
 
-from marketplace.extensions import db, limiter
-from tests.conftest import _empty_tables
+from tests.conftest import fresh_context
 from tests.payments.stripe_helpers import WEBHOOK_SECRET, free_port, point_webhook
 
 
@@ -57,11 +56,8 @@ def localstripe(tmp_path_factory):
 def app(app_factory, localstripe):
     app = app_factory(PAYMENTS_PROVIDER="stripe", STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x",
                       STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_API_BASE=localstripe)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from marketplace.extensions import db, limiter
+from marketplace.extensions import db
 from marketplace.orders.models import Checkout, CheckoutStatus, OrderStatus
-from tests.conftest import PG_URL, _empty_tables
+from tests.conftest import PG_URL, fresh_context
 from tests.orders.helpers import held_by, place, stock
 from tests.payments.stripe_helpers import WEBHOOK_SECRET, signed
 from tests.payments.stripe_stub import StripeStub
@@ -29,11 +29,8 @@ def app(app_factory, stub):
     """The Stripe provider pointed at the stub (this module's own, not localstripe)."""
     app = app_factory(PAYMENTS_PROVIDER="stripe", STRIPE_SECRET_KEY="sk_test_x", STRIPE_PUBLISHABLE_KEY="pk_test_x",
                       STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_API_BASE=stub.url)
-    with app.app_context():
-        _empty_tables()
-        limiter.reset()
+    with fresh_context(app):
         yield app
-        db.session.remove()
 
 
 @pytest.fixture
