@@ -10,7 +10,7 @@ Int = lambda **kw: fields.Integer(strict=True, **kw)  # noqa: E731
 #: one Server-Sent Event of a room's stream (each `field: value` line of the event; `data` is JSON)
 ROOM_EVENT = {"type": "object", "required": ["data"], "properties": {
     "id": {"type": "string", "description": "send it back as Last-Event-ID to resume"},
-    "event": {"type": "string", "enum": ["pin", "stock", "chat", "status", "viewers"]},
+    "event": {"type": "string", "enum": ["pin", "stock", "chat", "status", "viewers", "connection"]},
     "data": {"type": "string", "contentMediaType": "application/json"},
     "retry": {"description": "milliseconds before a browser reconnects"}}}
 

@@ -161,8 +161,9 @@ def _max_seconds():
 
 @blp.route("/livestreams/<int:show_id>/events", methods=["GET"])
 @blp.response(200, ROOM_EVENT, content_type="text/event-stream",
-              description="Server-Sent Events: `pin`, `stock`, `chat`, `status`, `viewers`, each with an `id:`. "
-                          "Send `Last-Event-ID` (header, or `?last_event_id=`) to resume without loss.")
+              description="Server-Sent Events: `pin`, `stock`, `chat`, `status`, `viewers`, each with an `id:`; "
+                          "`connection` (`{\"state\": \"delayed\"}` or `\"live\"`) while this server cannot hear "
+                          "the others (Redis down) and when it can again. Send `Last-Event-ID` (header, or `?last_event_id=`) to resume without loss.")
 @admitted  # a crowd of viewers queues for the database in stream.py, not at the pool
 def events(show_id):
     # EventSource sends the session cookie, not a token: the signed-in member of a cooperative

@@ -92,6 +92,10 @@ class LocalBroker:
 #: reads what it missed from the database at once, rather than when the room's next event
 #: shows it a gap (which in a quiet room may be never)
 RESYNC = {"type": "resync"}
+#: handed to every stream of this process when its Redis listener loses its connection: pins,
+#: chat and stock from the other processes cannot arrive until it is back, so viewers are told
+#: their room may lag (and RESYNC, later, brings what they missed)
+DELAYED = {"type": "delayed"}
 
 
 class RedisBroker(LocalBroker):
@@ -143,6 +147,8 @@ class RedisBroker(LocalBroker):
                         channel = item["channel"].decode()[len(self.prefix):]
                         self.deliver_local(channel, json.loads(item["data"]))
             except Exception as err:  # noqa: BLE001 - reconnect whatever went wrong
+                if not lost:
+                    self.deliver_everywhere(DELAYED)
                 lost = True
                 log.warning("Redis listener lost its connection (%s); retrying in %.1fs", err, delay)
                 time.sleep(delay)

@@ -269,6 +269,9 @@ def _texts(app, incoming, show_id, last, ahead) -> tuple[list[str], int]:
             texts.append(format_event({**message, "id": last}))
         elif kind == "resync":
             resync = True
+            texts.append(_connection_event("live", last))
+        elif kind == "delayed":
+            texts.append(_connection_event("delayed", last))
         elif message["id"] > last:
             if not ahead:
                 ahead.since = time.monotonic()
@@ -283,6 +286,12 @@ def _texts(app, incoming, show_id, last, ahead) -> tuple[list[str], int]:
         last = _in_order(ahead, last, texts)
         ahead.since = time.monotonic()  # what is still ahead (committed after the read) gets its own wait
     return texts, last
+
+
+def _connection_event(state: str, last: int) -> str:
+    """`delayed` while this process cannot hear the other processes (Redis away), `live` when it
+    can again; it carries the stream's last event id, so a reconnect resumes at the right place."""
+    return format_event({"type": "connection", "id": last, "data": {"state": state}})
 
 
 def _in_order(ahead, last, texts) -> int:

@@ -299,6 +299,11 @@
     source.addEventListener("pin", function (e) { renderPin(parse(e)); });
     source.addEventListener("stock", function (e) { var s = parse(e); if (s) { renderStock(s); } });
     source.addEventListener("chat", function (e) { addChat(parse(e)); });
+    source.addEventListener("connection", function (e) {
+      var c = parse(e);
+      var notice = document.getElementById("live-delayed");
+      if (c && notice) { notice.hidden = c.state !== "delayed"; }
+    });
     source.addEventListener("viewers", function (e) {
       var v = parse(e);
       if (v) { setText("viewer-count", String(v.count)); }

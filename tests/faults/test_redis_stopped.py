@@ -4,6 +4,7 @@ on a Redis server of the test's own.
 tests/multiprocess/test_redis_outage.py follows the room's events through the outage
 (pins fan out within each process, the other process's viewers catch up from the
 database once Redis is back, in order). This test covers the rest of the site meanwhile:
+viewers are told that live updates are delayed (and told again when they are not),
 pages (whose shared cache lives in Redis) still load, buying in the room works, rate
 limits still hold (counted in each process), an action that must queue a job is a clear
 503 and not a 500, /readyz says what is down, and when Redis is back everything uses it
@@ -53,6 +54,10 @@ def test_the_site_carries_on_without_redis_and_uses_it_again_when_it_is_back(app
         far_viewer.wait_for(is_state, 60, "the room's state")
         near_viewer.wait_for(is_state, 60, "the room's state")
         own_redis.stop()
+        # each process tells its viewers that the room may lag (the page shows a notice) ...
+        for viewer in (far_viewer, near_viewer):
+            viewer.wait_for(lambda e: e.type == "connection" and e.data == {"state": "delayed"}, 30,
+                            "the notice that live updates are delayed")
 
         for server in (far, near):  # the storefront (uncached) and the room still load
             for path in ("/", product_page):
@@ -78,6 +83,9 @@ def test_the_site_carries_on_without_redis_and_uses_it_again_when_it_is_back(app
         assert "try again" in body["error"]["message"]
 
         own_redis.start()
+        for viewer in (far_viewer, near_viewer):  # ... and takes it back when Redis is there again
+            viewer.wait_for(lambda e: e.type == "connection" and e.data == {"state": "live"}, 60,
+                            "the notice taken back")
         # no restart: pins reach the other process's viewers through Redis again ...
         assert post(near, f"/api/v1/livestreams/{live.show_id}/pin", {"product_id": live.product_id},
                     live.host_token)[0] == 200
