@@ -22,7 +22,7 @@ def test_the_room_event_stream_is_documented_event_by_event(client):
     answer = document["paths"]["/api/v1/livestreams/{show_id}/events"]["get"]["responses"]["200"]
     event = answer["content"]["text/event-stream"]["schema"]
     assert event["type"] == "object" and event["required"] == ["data"]
-    assert set(event["properties"]["event"]["enum"]) == {"pin", "stock", "chat", "status", "viewers"}
+    assert set(event["properties"]["event"]["enum"]) == {"pin", "stock", "chat", "status", "viewers", "connection"}
 
 
 def test_a_price_filter_beyond_32_bits_is_ignored_not_a_server_error(api, client):
