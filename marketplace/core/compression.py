@@ -26,13 +26,21 @@ def init_app(app):
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip", "deflate"])
     app.config.setdefault("COMPRESS_ALGORITHM_STREAMING", ["br", "gzip", "deflate"])
     compress.init_app(app)
-    app.after_request(_close_streamed_file)  # registered later: runs before flask-compress's hook
+    app.after_request(_read_file_before_compressing)  # registered later: runs before flask-compress's hook
 
 
-def _close_streamed_file(response):
-    """flask-compress replaces a streamed file (static, /vendor) with a generator that
-    compresses it and never closes the file: close it when the answer is done."""
-    body = response.response
-    if response.is_streamed and callable(getattr(body, "close", None)):
-        response.call_on_close(body.close)
+def _read_file_before_compressing(response):
+    """A file answer (static, /vendor) is streamed from an open file. Left so, flask-compress
+    would compress it through a generator, and the file would stay open until the server
+    closes the answer -- or until the garbage collector does, when the browser dropped the
+    request (a ResourceWarning that failed browser tests now and then). The files worth
+    compressing are small (CSS, scripts), so read them here and close the file at once."""
+    source = response.response
+    if (response.direct_passthrough and response.is_streamed and response.status_code == 200
+            and response.mimetype in MIMETYPES):
+        response.direct_passthrough = False
+        response.make_sequence()
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
     return response

@@ -1,7 +1,9 @@
 """Answers are compressed as the client asks (marketplace/core/compression.py), and the
 anonymous page cache keeps and serves the compressed copy without mixing encodings."""
+import gc
 import gzip
 import re
+import warnings
 
 import brotli
 import pytest
@@ -65,6 +67,17 @@ def test_stylesheet_is_compressed_when_asked_and_plain_otherwise(app):
     assert packed.headers["Content-Encoding"] == "gzip"
     assert gzip.decompress(packed_body) == plain_body and len(packed_body) < len(plain_body) / 2
 
+
+def test_a_compressed_file_is_not_left_open_when_the_browser_drops_the_answer(app):
+    """A page navigated away from while its stylesheet loads: the answer is never read or
+    closed. The file must be closed already (an open one is a ResourceWarning at collection)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dropped = visit(app, "/static/css/app.css", GZIP)
+        assert dropped.headers["Content-Encoding"] == "gzip"
+        del dropped
+        gc.collect()
+    assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
 
 def test_json_api_answers_stay_plain(app, make):
     make.product(title="秦岭黑木耳 Black wood-ear")
