@@ -1,5 +1,4 @@
 """Product verbs for cooperative members, and the visibility rule for everyone else."""
-from datetime import date
 from functools import cache
 
 from flask import current_app
@@ -10,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..coops.models import CoopStatus, MemberRole
 from ..coops.services import is_staff, ensure_member, membership_of
 from ..core import audit
+from ..core.clock import local_today
 from ..core.errors import Conflict, NotFound
 from ..core.images import process_upload
 from ..core.storage import store_image
@@ -40,7 +40,7 @@ def check_product(data: dict, partial_of: Product | None = None) -> dict:
     c.price_fen("price_fen")
     c.integer("stock", minimum=0, maximum=MAX_STOCK)
     c.integer("per_buyer_limit", minimum=1, maximum=10_000, required=False)
-    c.day("harvest_date", not_after=date.today())
+    c.day("harvest_date", not_after=local_today())
     c.integer("shelf_life_days", minimum=1, maximum=3650, required=False)
     c.choice("status", [s.value for s in ProductStatus], required=False, default="draft")
     c.boolean("surplus")

@@ -1,7 +1,6 @@
 """HTML forms for the household register (staff) and the cooperative's household
 pages. The services validate the values; these forms only carry them, so a rule
 lives in one place whether the data came from a form, a CSV file or the API."""
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,6 +9,7 @@ from wtforms import BooleanField, DateField, RadioField, SelectField, StringFiel
 from wtforms.validators import Length, Optional
 
 from ..coops.forms import province_choices
+from ..core.clock import local_today
 from ..core.forms import choices
 from .models import HouseholdStatus, LinkKind, PayoutMethod
 
@@ -101,7 +101,7 @@ class ProposeLinkForm(FlaskForm):
         ("share", _l("A share of each sale")), ("fixed", _l("A fixed amount per unit sold"))]))
     share_percent = StringField(_l("Share in percent (up to two decimals)"), validators=[Length(max=10)])
     fixed_yuan = StringField(_l("Amount per unit in yuan"), validators=[Length(max=12)])
-    valid_from = DateField(_l("Valid from"), default=date.today, validators=[Optional()])
+    valid_from = DateField(_l("Valid from"), default=local_today, validators=[Optional()])
     valid_to = DateField(_l("Valid until (optional)"), validators=[Optional()])
     note = StringField(_l("Note (optional)"), validators=[Optional(), Length(max=500)])
 
@@ -116,7 +116,7 @@ class PayoutForm(FlaskForm):
     amount = StringField(_l("Amount paid in yuan"), validators=[Length(max=14)])
     method = SelectField(_l("How it was paid"))
     reference = StringField(_l("Reference number (optional)"), validators=[Optional(), Length(max=80)])
-    paid_on = DateField(_l("Paid on"), default=date.today, validators=[Optional()])
+    paid_on = DateField(_l("Paid on"), default=local_today, validators=[Optional()])
     receipt = FileField(_l("Photo of the receipt (optional)"))
 
     def __init__(self, *args, **kwargs):

@@ -16,6 +16,7 @@ from sqlalchemy import String, case, distinct, func, or_, select, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from ..core.clock import local_today
 from ..extensions import db
 from ..orders.models import OrderLine
 from .income import LOCAL, months
@@ -125,7 +126,7 @@ def product_share(product) -> dict | None:
     share_bp, households = share_summary(product)
     if not households:
         return None
-    today = date.today()
+    today = local_today()
     fixed = db.session.scalar(select(func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
         BenefitLink.cooperative_id == product.cooperative_id, BenefitLink.status == LinkStatus.approved,
         BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),

@@ -2,12 +2,12 @@
 the proposer (two-person rule). A change is a new version; shares on a product
 never add up to more than 100%."""
 import uuid
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 
 from ..catalog.models import Product
+from ..core.clock import local_today
 from ..coops.models import MemberRole
 from ..coops.services import ensure_member, is_staff
 from ..core import audit
@@ -140,7 +140,7 @@ def decide(staff, link: BenefitLink, approve: bool, note: str = "") -> BenefitLi
 def share_summary(product) -> tuple[int, int]:
     """(total basis points, number of households) of approved links in force today
     on this product, for the buyer-facing "n% of this sale goes to N households"."""
-    today = date.today()
+    today = local_today()
     rows = db.session.execute(select(func.coalesce(func.sum(BenefitLink.share_bp), 0),
                                      func.count(func.distinct(BenefitLink.household_id))).where(
         BenefitLink.cooperative_id == product.cooperative_id, BenefitLink.status == LinkStatus.approved,

@@ -1,5 +1,4 @@
 """The household register (programme staff) and payouts (cooperatives)."""
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -7,6 +6,7 @@ from sqlalchemy import func, select
 from ..coops.models import MemberRole
 from ..coops.services import ensure_member, is_staff
 from ..core import audit
+from ..core.clock import local_today
 from ..core.errors import Conflict, Forbidden, Invalid, NotFound
 from ..core.images import process_upload
 from ..core.money import MAX_PRICE_FEN, format_fen
@@ -67,7 +67,7 @@ def _check(data, partial_of=None) -> dict:
     c.integer("working_members", minimum=0, maximum=30)
     c.choice("status", [s.value for s in HouseholdStatus], required=False, default="stable")
     c.boolean("consent")
-    c.day("enrolled_at", required=True, not_after=date.today())
+    c.day("enrolled_at", required=True, not_after=local_today())
     if partial_of is None or "id_number" in data:
         c.text("id_number", min_len=18, max_len=18)
     clean = c.done()
@@ -153,7 +153,7 @@ def record_payout(user, coop, data: dict, receipt: bytes | None = None) -> Payou
     c.integer("amount_fen", minimum=1, maximum=MAX_PRICE_FEN * 100)
     c.choice("method", [m.value for m in PayoutMethod])
     c.text("reference", max_len=80, required=False)
-    c.day("paid_on", not_after=date.today())
+    c.day("paid_on", not_after=local_today())
     clean = c.done()
     get_household(clean["household_id"])
     head = ledger.lock_head()  # before reading the balance: concurrent payouts queue up here
@@ -162,7 +162,7 @@ def record_payout(user, coop, data: dict, receipt: bytes | None = None) -> Payou
         raise Conflict(_l("That is more than the cooperative owes this household (%(owed)s).",
                           owed=format_fen(owed)), code="exceeds_balance")
     payout = Payout(cooperative_id=coop.id, recorded_by_id=user.id, method=PayoutMethod(clean.pop("method")),
-                    paid_on=clean.pop("paid_on") or date.today(), **clean)
+                    paid_on=clean.pop("paid_on") or local_today(), **clean)
     if receipt:
         payout.receipt_key = store_image(process_upload(receipt))
     db.session.add(payout)

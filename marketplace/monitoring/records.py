@@ -6,19 +6,19 @@ no month in the future, amounts above zero, a category that matches the kind
 (wages are income, medical bills are spending), a line above zero for a year in
 2000..2100. Each change leaves an audit record in the same transaction.
 """
-from datetime import date, datetime
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..core import audit
+from ..core.clock import local_today
 from ..core.errors import Forbidden, Invalid
 from ..core.images import process_upload
 from ..core.money import MAX_PRICE_FEN, parse_yuan
 from ..core.storage import store_image
 from ..core.validation import Checker
 from ..extensions import db
-from ..households.income import LOCAL
 from .models import (INCOME_CATEGORIES, IncomeRecord, MonitoringLine, RecordCategory, RecordKind, RiskEvent,
                      RiskKind)
 from .scope import ensure_can_see
@@ -26,10 +26,6 @@ from .scope import ensure_can_see
 #: one record is at most ¥10,000,000: a typing slip (an extra zero or three) gets a clear error
 MAX_RECORD_FEN = MAX_PRICE_FEN * 100
 MAX_LINE_YUAN = 1_000_000
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL).date()
 
 
 def categories_for(kind: str) -> list[str]:

@@ -11,10 +11,10 @@ reversals are ¥3.24 and ¥0.50. A ¥5.00 payout leaves ¥4.71 owed to the first
 """
 import io
 import re
-from datetime import date
 
 from sqlalchemy import select
 
+from marketplace.core.clock import local_today
 from marketplace.extensions import db
 from marketplace.households import ledger
 from marketplace.households.models import BenefitLink, EntryKind, Household, LedgerEntry, Payout
@@ -23,7 +23,7 @@ from tests.conftest import jpeg_bytes, main_html, owner_of
 from tests.households.test_views import client_for
 
 PRICE, UNITS = 2590, 4
-TODAY = date.today().isoformat()
+TODAY = local_today().isoformat()
 
 
 def enrol_form(file_no, head, id_digits):

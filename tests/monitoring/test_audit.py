@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 from openpyxl import load_workbook
 
+from marketplace.core.clock import local_today
 from marketplace.extensions import db
 from marketplace.households.services import record_payout
 from marketplace.monitoring import audit_views, cases
@@ -19,7 +20,7 @@ from tests.households.test_ledger import approved_link, paid_order
 from tests.monitoring.test_records import assign, household_in
 from tests.monitoring.test_views import client_for
 
-TODAY = date.today()
+TODAY = local_today()  # the app's periods are Asia/Shanghai days
 PERIOD = f"from={(TODAY - timedelta(days=1)).isoformat()}&to={TODAY.isoformat()}"
 EMPTY = "from=2019-01-01&to=2019-01-31"  # before the link's first day: no data at all
 

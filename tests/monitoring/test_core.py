@@ -3,6 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from marketplace.core.clock import local_today
 from marketplace.core.errors import DomainError
 from marketplace.extensions import db
 from marketplace.households.models import Payout
@@ -157,7 +158,7 @@ def test_reconciliation_balances_and_finds_a_planted_discrepancy(make, staff):
     record_payout(owner_of(coop), coop, {"household_id": h.id, "amount_fen": 100, "method": "cash",
                                          "reference": "R-1"})
     db.session.commit()
-    today = date.today()
+    today = local_today()  # the app's periods are Asia/Shanghai days
     result = reconciliation.reconcile(coop.id, today - timedelta(days=1), today)
     assert (result["paid_fen"], result["allocated_fen"], result["retained_fen"], result["paid_out_fen"],
             result["owed_fen"]) == (3000, 300, 2700, 100, 200)
