@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..catalog.models import Product
 from ..coops.models import Cooperative, MemberRole, Membership
+from ..core.clock import local_today
 from ..core.errors import Conflict, DomainError
 from ..extensions import db
 from ..households import links as link_service
@@ -24,7 +25,7 @@ from ..households.identity import with_check_digit
 from ..households.models import BenefitLink, Household, LinkKind, LinkStatus, Payout
 from ..households.services import create_household, record_payout
 from ..monitoring.models import IncomeRecord, RecordCategory
-from ..monitoring.records import local_today, record_income
+from ..monitoring.records import record_income
 from ..monitoring.scan import run_scan, shift_month
 from ..orders.checkout import WantedLine, place_checkout
 from ..orders.fulfilment import deliver, ship

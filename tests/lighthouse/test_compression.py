@@ -6,21 +6,13 @@ import re
 import warnings
 
 import brotli
-import pytest
 
-from tests.conftest import fresh_context
+from tests.catalog.test_page_cache import app  # noqa: F401 - the fixture: page cache on, as in production
 
 GZIP = {"Accept-Language": "en", "Accept-Encoding": "gzip"}
 CHROME = {"Accept-Language": "en", "Accept-Encoding": "gzip, deflate, br, zstd"}
 PLAIN = {"Accept-Language": "en"}
 
-
-@pytest.fixture
-def app(app_factory):
-    """The page cache on, as in production (tests turn it off by default)."""
-    app = app_factory(PAGE_CACHE_SECONDS=60)
-    with fresh_context(app):
-        yield app
 
 
 def visit(app, path, headers):

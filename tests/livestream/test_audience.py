@@ -11,17 +11,10 @@ from marketplace.livestream import services
 from marketplace.livestream.audience import Audience, audience
 from marketplace.livestream.events import channel
 from marketplace.livestream.models import Show, ShowViewer
-from tests.conftest import fresh_context
+from tests.catalog.test_page_cache import app  # noqa: F401 - the fixture: page cache on, as in production
 from tests.livestream.test_sse import EVENTS, events_of, read
 from tests.livestream.test_views import go_live, world  # noqa: F401 - the fixture
 
-
-@pytest.fixture
-def app(app_factory):
-    """conftest's app with the page cache on (tests turn it off by default)."""
-    app = app_factory(PAGE_CACHE_SECONDS=60)
-    with fresh_context(app):
-        yield app
 
 
 def visit(app, path) -> str:
