@@ -83,8 +83,9 @@ def issue7_rows(runs):
 def markdown(*, command, runs, started, seconds, quick, url, note=None):
     when = started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = ["## All benchmarks in one run (issue 7)", "",
-           "`python -m bench all` runs every benchmark of `bench/` one after another, each seeding its own database "
-           "(named after the benchmark) with its own seeder and writing its own detailed section below; this table "
+           "`python -m bench all` runs every benchmark of `bench/` one after another, each on PostgreSQL (seeding its "
+           "own database, named after the benchmark, with its own seeder) and then on SQLite (a file holding a copy "
+           "of exactly those rows, bench/sqlite_copy.py), each writing its own detailed section below; this table "
            "collects their verdicts. The data set at scale: 100,000 products and 2,000 cooperatives (storefront, "
            "flash sale), 20,000 households and 1,000,000 paid order lines with their ledger (ledger), 20,000 "
            "households with 24 months of ledger and income data (monitoring), plus the live-room and process-model "

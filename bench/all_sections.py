@@ -24,8 +24,8 @@ def written_by(name, before, after):
     """The section a benchmark run wrote: the one named like the benchmark if it changed,
     else any that changed (flash_sale writes `flash-sale`). None if the run wrote nothing."""
     changed = [s for s, text in after.items() if before.get(s) != text]
-    for section in changed:
-        if section.replace("-", "_") == name:
+    for section in changed:  # a SQLite run writes NAME-sqlite
+        if section.replace("-", "_") in (name, name + "_sqlite"):
             return section
     return changed[0] if changed else None
 

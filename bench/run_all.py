@@ -54,9 +54,16 @@ def add_arguments(p):
                    help="stop a benchmark that runs longer (default: 90, with --quick 6)")
     p.add_argument("--sqlite-dir", default=os.path.join(ROOT, "instance"),
                    help="where SQLite databases go, for benchmarks that support SQLite (default: %(default)s)")
-    p.add_argument("--report-from", metavar="PATH",
-                   help="run nothing: write the table from a saved run (each run saves "
-                        "instance/bench-all-last.json, a quick one instance/bench-all-quick.json)")
+    p.add_argument("--databases", default="postgresql,sqlite", metavar="KINDS",
+                   help="which databases to run on: postgresql, sqlite or both (default: %(default)s); a "
+                        "SQLite run copies the data its PostgreSQL run seeded (bench/sqlite_copy.py), seeding "
+                        "it first if that run did not happen")
+    p.add_argument("--reuse-data", action="store_true",
+                   help="passed to every benchmark: keep a database that already holds its data set")
+    p.add_argument("--report-from", metavar="PATHS",
+                   help="run nothing: write the table from saved runs, comma-separated, later ones winning for "
+                        "the same benchmark and database (each run saves instance/bench-all-<time>.json and "
+                        "instance/bench-all-last.json; a quick one instance/bench-all-quick.json)")
     p.add_argument("--note", help="with --report-from: a remark printed under the command (e.g. what did not run)")
     p.add_argument("--docs", help=f"the Markdown file the sections go into (default: docs/benchmarks.md; "
                                   f"with --quick a fresh copy of it, {os.path.relpath(QUICK_DOCS, ROOT)})")
@@ -69,21 +76,34 @@ def run(args, command):
     docs = _docs_path(args)
     found = {name: module for name, module in benchmarks().items() if name != "all"}
     runs = []
+    kinds = set(args.databases.split(","))
     for name in _chosen(found, args):
-        module = found[name]
-        runs.append(_one(args, docs, name, module, "PostgreSQL", _database(args.database_url, name)))
+        module, postgres = found[name], _database(args.database_url, name)
+        if "postgresql" in kinds:
+            runs.append(_one(args, docs, name, module, "PostgreSQL", postgres))
+        if "sqlite" not in kinds:
+            continue
         if all_plan.supports_sqlite(module):
             url = "sqlite:///" + os.path.join(os.path.abspath(args.sqlite_dir), f"bench-all-{name}.sqlite")
-            runs.append(_one(args, docs, name, module, "SQLite", url))
+            # the PostgreSQL run has just seeded the source: copy it rather than seeding again
+            runs.append(_one(args, docs, name, module, "SQLite", url,
+                             {"--source-url": postgres, "--reuse-data": True}))
         else:
             runs.append({"name": name, "database": "SQLite",
                          "skipped": "PostgreSQL only: " + all_plan.sqlite_reason(name)})
     saved = {"command": command, "runs": runs, "started": started.isoformat(), "seconds": time.monotonic() - t0,
              "quick": args.quick, "url": _database(args.database_url, "storefront"), "docs": docs}
-    with open(os.path.join(ROOT, "instance", "bench-all-quick.json" if args.quick else "bench-all-last.json"),
-              "w") as fh:
-        json.dump(saved, fh, indent=1)
+    _save(saved, args.quick)
     return _write(saved)
+
+
+def _save(saved, quick):
+    """Keep every run (pieces of the table may come from several runs) and the last one."""
+    names = ["bench-all-quick.json"] if quick else [f"bench-all-{all_report.now():%Y%m%dT%H%M%S}.json",
+                                                      "bench-all-last.json"]
+    for name in names:
+        with open(os.path.join(ROOT, "instance", name), "w") as fh:
+            json.dump(saved, fh, indent=1)
 
 
 def _write(saved):
@@ -100,14 +120,36 @@ def _write(saved):
     return 0 if finished and passed else 1
 
 
-def _report_from(path, args):
-    """Write the table again from a saved run (e.g. after a change to the report's layout)."""
-    with open(path) as fh:
-        saved = json.load(fh)
+def _report_from(paths, args):
+    """Write the table again from saved runs (after a change to the report's layout, or to put
+    together runs of different benchmarks made at different times)."""
+    saved = _merge([_load(path) for path in paths.split(",")])
     if args.docs:
         saved["docs"] = os.path.abspath(args.docs)
     saved["note"] = args.note
     return _write(saved)
+
+
+def _load(path):
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def _merge(saves):
+    """One table from several runs: every command, the runs in benchmark order, a later run of the
+    same benchmark on the same database replacing an earlier one."""
+    if len(saves) == 1:
+        return saves[0]
+    by_key = {}
+    for saved in saves:
+        for run in saved["runs"]:
+            by_key[(run["name"], run["database"])] = run
+    order = {name: i for i, name in enumerate(ORDER)}
+    runs = sorted(by_key.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"],
+                                                   r["database"] != "PostgreSQL"))
+    commands = list(dict.fromkeys(s["command"] for s in saves))
+    return {**saves[-1], "runs": runs, "command": "\n".join(commands),
+            "started": min(s["started"] for s in saves), "seconds": sum(s["seconds"] for s in saves)}
 
 
 def all_sections_write(markdown, path):
@@ -144,7 +186,7 @@ def _database(base, name):
 
 
 def _extra(args, name, docs):
-    extra = {}
+    extra = {"--reuse-data": True} if args.reuse_data else {}
     if args.max_others is not None:
         extra["--max-others"] = args.max_others
     if args.quick:  # keep the owners' saved results (`--docs-from`) for real runs
@@ -157,12 +199,14 @@ def _extra(args, name, docs):
     return extra
 
 
-def _one(args, docs, name, module, database, url):
+def _one(args, docs, name, module, database, url, extra=None):
+    extra = {**_extra(args, name, docs), **(extra or {})}
     argv, unsupported = all_plan.argv_for(name, module, quick=args.quick, database_url=url,
-                                          redis_url=args.redis_url, extra=_extra(args, name, docs))
+                                          redis_url=args.redis_url, extra=extra)
     print(f"\n=== {name} on {database}: python -m bench {name} {' '.join(argv)}", flush=True)
-    if url.startswith("postgresql"):
-        seed.ensure_database(url)
+    for postgres in (url, extra.get("--source-url") or ""):
+        if postgres.startswith("postgresql"):
+            seed.ensure_database(postgres)
     before, real_before = all_sections.sections(docs), all_sections.sections(DOCS)
     t0 = time.monotonic()
     timeout = 60 * (args.timeout or (6 if args.quick else 90))
