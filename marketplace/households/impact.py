@@ -12,16 +12,15 @@ from decimal import Decimal
 
 from flask import Blueprint, render_template
 from flask_babel import format_decimal
-from sqlalchemy import String, case, distinct, func, or_, select, tuple_
+from sqlalchemy import String, case, distinct, func, select, tuple_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..core.clock import local_today
 from ..extensions import db
 from ..orders.models import OrderLine
 from .income import LOCAL, months
 from .links import share_summary
-from .models import BenefitLink, EntryKind, Household, LedgerEntry, LinkStatus
+from .models import EntryKind, Household, LedgerEntry
 
 MIN_HOUSEHOLDS = 3
 INCOME = (EntryKind.accrual, EntryKind.reversal)
@@ -123,16 +122,11 @@ def product_share(product) -> dict | None:
     """What the product page says goes to households: the % share of links in
     force, the fixed yuan per unit (which is not a %, so it is shown apart) and
     how many households. None when no household is linked."""
-    share_bp, households = share_summary(product)
+    share_bp, households, fixed_fen = share_summary(product)
     if not households:
         return None
-    today = local_today()
-    fixed = db.session.scalar(select(func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
-        BenefitLink.cooperative_id == product.cooperative_id, BenefitLink.status == LinkStatus.approved,
-        BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),
-        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == product.id)))
-    return {"share_bp": share_bp, "percent": bp_percent(share_bp),
-            "fixed_fen": int(fixed), "households": households}
+    return {"share_bp": share_bp, "percent": bp_percent(share_bp), "fixed_fen": fixed_fen,
+            "households": households}
 
 
 def returned_by_order(order) -> int:

@@ -137,13 +137,15 @@ def decide(staff, link: BenefitLink, approve: bool, note: str = "") -> BenefitLi
     return link
 
 
-def share_summary(product) -> tuple[int, int]:
-    """(total basis points, number of households) of approved links in force today
-    on this product, for the buyer-facing "n% of this sale goes to N households"."""
+def share_summary(product) -> tuple[int, int, int]:
+    """(total basis points, number of households, fixed fen per unit) of approved links in
+    force today on this product, for the buyer-facing "n% of this sale goes to N households";
+    one statement, as the product page asks for it on every view."""
     today = local_today()
     rows = db.session.execute(select(func.coalesce(func.sum(BenefitLink.share_bp), 0),
-                                     func.count(func.distinct(BenefitLink.household_id))).where(
+                                     func.count(func.distinct(BenefitLink.household_id)),
+                                     func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
         BenefitLink.cooperative_id == product.cooperative_id, BenefitLink.status == LinkStatus.approved,
         BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),
         or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == product.id))).one()
-    return int(rows[0]), int(rows[1])
+    return int(rows[0]), int(rows[1]), int(rows[2])

@@ -110,10 +110,14 @@ def test_an_empty_impact_page(app):
 
 # --- the product and order pages ------------------------------------------------
 
-def test_the_product_page_states_the_share_honestly(app, make, shop):
+def test_the_product_page_states_the_share_honestly(app, make, shop, count_queries):
     _, product, *_ = shop
-    page = main_html(app.test_client().get(f"/products/{product.id}"))
+    path = f"/products/{product.id}"
+    with count_queries() as q:
+        page = main_html(app.test_client().get(path))
     assert "¥0.50 per unit and 17% of this sale go to 4 enrolled households" in page
+    # the product with its photos, the cooperative's other goods, the share: one statement each
+    assert sum(1 for sql in q.statements if sql.strip().upper() != "BEGIN") == 3, "\n".join(q.statements)
 
 
 @pytest.mark.parametrize("rules, expected", [
