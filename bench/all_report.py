@@ -115,8 +115,22 @@ def markdown(*, command, runs, started, seconds, quick, url, note=None):
         if not run.get("skipped"):
             out.append(f"| {run['name']} | {run['database']} | {run['code']} | {run['seconds'] / 60:.1f} | "
                        f"`{_cell(' '.join(run['argv']))}` | {', '.join(run['unsupported']) or '—'} |")
-    out += ["", "### Setup", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts(url).items()]
+    out += ["", "### Setup", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in _setup(url).items()]
     return "\n".join(out)
+
+
+def _setup(url):
+    """The machine and both databases; a server that cannot be reached is said, not fatal."""
+    import sqlite3
+
+    import psycopg
+
+    try:
+        found = facts(url)
+    except psycopg.Error as exc:
+        found = {**facts("sqlite://"), "PostgreSQL": f"not reachable at {url}: {exc}".strip()}
+    found.pop("SQLite", None)
+    return {**found, "SQLite": sqlite3.sqlite_version}
 
 
 def now():

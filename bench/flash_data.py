@@ -5,15 +5,23 @@ page has the same kind of table to read as in the storefront benchmark. On top o
 the buyers, each with an API token of their own (inserted directly, as
 auth.services.issue_api_token would store it: only the SHA-256 of the token), and one
 fresh product per round, so each round's sales are counted apart.
+
+The buyers are seeded into the PostgreSQL database like the catalog (by COPY); on SQLite
+the whole database is then copied into the SQLite file (bench/sqlite_copy.py), and the
+tokens, the per-round products and the checks go through SQLAlchemy to whichever
+database the app serves from.
 """
 import hashlib
+import re
 import secrets
 import uuid
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
 import psycopg
+from sqlalchemy import MetaData, Table, create_engine, insert, select, text
 
-from . import seed
+from . import seed, sqlite_copy
 
 BUYER_DOMAIN = "flash.bench.example"
 
@@ -39,19 +47,37 @@ def add_buyers(url, buyers: int) -> None:
 
 
 def issue_tokens(url, buyers: int) -> list[str]:
-    """A new bearer token for each of the first `buyers` buyers; returns the raw tokens."""
+    """A new bearer token for each of the first `buyers` buyers; returns the raw tokens.
+    `url` is the database the app serves from: PostgreSQL or the SQLite copy."""
     now = datetime.now(timezone.utc)
-    with psycopg.connect(seed.libpq_url(url)) as conn, conn.cursor() as cur:
-        ids = [r[0] for r in cur.execute(
-            "SELECT id FROM users WHERE email LIKE %s ORDER BY id LIMIT %s", (f"%@{BUYER_DOMAIN}", buyers))]
+    with _connect(url) as conn:
+        ids = list(conn.scalars(text("SELECT id FROM users WHERE email LIKE :pattern ORDER BY id LIMIT :n"),
+                                {"pattern": f"%@{BUYER_DOMAIN}", "n": buyers}))
         if len(ids) < buyers:
             raise RuntimeError(f"only {len(ids)} benchmark buyers in the database, {buyers} wanted")
         raw = [secrets.token_urlsafe(32) for _ in ids]
-        seed._copy(cur, "api_tokens", (dict(user_id=uid, token_hash=hashlib.sha256(tok.encode()).hexdigest(),
-                                            created_at=now, expires_at=now + timedelta(days=1), revoked_at=None)
-                                       for uid, tok in zip(ids, raw)))
+        conn.execute(insert(_table(conn, "api_tokens")), [
+            dict(user_id=uid, token_hash=hashlib.sha256(tok.encode()).hexdigest(), created_at=now,
+                 expires_at=now + timedelta(days=1), revoked_at=None) for uid, tok in zip(ids, raw)])
         conn.commit()
     return raw
+
+
+@contextmanager
+def _connect(url):
+    """A SQLAlchemy connection to PostgreSQL or SQLite: the checks and the per-round
+    products go where the app serves from, so they are written once for both."""
+    engine = create_engine(sqlite_copy.engine_url(url))
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _table(conn, name) -> Table:
+    """The table as the database has it (reflected: typed columns, PostgreSQL-only ones included)."""
+    return Table(name, MetaData(), autoload_with=conn)
 
 
 FLASH_TITLE = "限时抢购 Flash sale"
@@ -70,40 +96,43 @@ def flash_products(url) -> int:
 def new_flash_product(url, units: int, label: str) -> int:
     """A copy of the oldest seeded product with `units` in stock, no per-buyer limit,
     on sale from a verified cooperative; returns its id."""
-    with psycopg.connect(seed.libpq_url(url)) as conn:
-        cols = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
-            "AND table_name = 'products' AND column_name <> 'id' ORDER BY ordinal_position")]
-        title = f"{FLASH_TITLE} {label}"
-        overrides = {"title": title, "stock": units, "per_buyer_limit": None, "status": "active",
-                     "search_text": title.lower(), "cover_key": None, "created_at": datetime.now(timezone.utc),
-                     "updated_at": datetime.now(timezone.utc)}
-        select = ", ".join("%s" if c in overrides else f"p.{c}" for c in cols)
-        params = [overrides[c] for c in cols if c in overrides]
-        product_id = conn.execute(
-            f"INSERT INTO products ({', '.join(cols)}) SELECT {select} FROM products p "
-            "JOIN cooperatives c ON c.id = p.cooperative_id WHERE c.status = 'verified' "
-            "ORDER BY p.id LIMIT 1 RETURNING id", params).fetchone()[0]
+    with _connect(url) as conn:
+        products, cooperatives = _table(conn, "products"), _table(conn, "cooperatives")
+        template = conn.execute(
+            select(products).join(cooperatives, cooperatives.c.id == products.c.cooperative_id)
+            .where(cooperatives.c.status == "verified").order_by(products.c.id).limit(1)).mappings().one()
+        title, now = f"{FLASH_TITLE} {label}", datetime.now(timezone.utc)
+        row = {**{k: v for k, v in template.items() if k != "id"},
+               "title": title, "stock": units, "per_buyer_limit": None, "status": "active",
+               "search_text": title.lower(), "cover_key": None, "created_at": now, "updated_at": now}
+        product_id = conn.execute(insert(products).values(row).returning(products.c.id)).scalar_one()
         conn.commit()
     return product_id
 
 
 def check_round(url, product_id: int, units: int) -> dict:
-    """What the database says after a burst on `product_id` (after the winners paid)."""
-    with psycopg.connect(seed.libpq_url(url)) as conn:
-        one = lambda q: conn.execute(q, {"p": product_id}).fetchone()  # noqa: E731
-        stock = one("SELECT stock FROM products WHERE id = %(p)s")[0]
+    """What the database the app served from says after a burst on `product_id` (after the
+    winners paid): on SQLite, the file itself, read after every gunicorn worker committed."""
+    with _connect(url) as conn:
+        one = lambda q: conn.execute(text(q), {"p": product_id}).one()  # noqa: E731
+        stock = one("SELECT stock FROM products WHERE id = :p")[0]
         reserved = one("SELECT coalesce(sum(l.quantity), 0), count(DISTINCT o.checkout_id) FROM order_lines l "
-                       "JOIN orders o ON o.id = l.order_id WHERE l.product_id = %(p)s AND o.status <> 'cancelled'")
+                       "JOIN orders o ON o.id = l.order_id WHERE l.product_id = :p AND o.status <> 'cancelled'")
         paid = one("SELECT coalesce(sum(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id "
-                   "WHERE l.product_id = %(p)s AND o.status = 'paid'")[0]
-        held = one("SELECT coalesce(sum(quantity), 0) FROM buyer_product_counts WHERE product_id = %(p)s")[0]
+                   "WHERE l.product_id = :p AND o.status = 'paid'")[0]
+        held = one("SELECT coalesce(sum(quantity), 0) FROM buyer_product_counts WHERE product_id = :p")[0]
     return {"stock": stock, "reserved": reserved[0], "checkouts": reserved[1], "paid": paid, "held": held,
             "ok": stock == 0 and reserved[0] == units and paid == units and stock + reserved[0] == units}
 
 
 def stock_guard(url) -> str | None:
     """The CHECK constraint that backs the guarded UPDATE (stock can never go below 0)."""
+    if sqlite_copy.is_sqlite(url):
+        # SQLite keeps no constraint catalogue: read the CREATE TABLE the migrations wrote
+        with _connect(url) as conn:
+            ddl = conn.scalar(text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'products'"))
+        found = re.search(r"(?:CONSTRAINT\s+\w+\s+)?CHECK\s*\(\s*stock\s*>=\s*0\s*\)", ddl or "", re.I)
+        return found.group(0) if found else None
     with psycopg.connect(seed.libpq_url(url)) as conn:
         row = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint "
                            "WHERE conrelid = 'products'::regclass AND contype = 'c' "

@@ -43,3 +43,17 @@ class LockSampler:
         """Mean number of backends waiting for a lock between two perf_counter() times."""
         inside = [w for t, w, _ in self.samples if start <= t <= end]
         return sum(inside) / len(inside) if inside else float("nan")
+
+
+class NoLockSampler:
+    """SQLite has no pg_stat_activity (its writers queue inside the gunicorn workers, in
+    the busy handler): nothing is sampled and every mean is NaN, reported as n/a."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def mean_waiting(self, start, end) -> float:
+        return float("nan")

@@ -2,6 +2,7 @@
 from datetime import datetime, timezone
 
 from .docs import write_section
+from .sqlite_copy import is_sqlite, sqlite_path
 from .machine import facts as machine_facts
 
 
@@ -49,11 +50,12 @@ def _bare_rows(bares):
     return lines
 
 
-def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problems, url, profile):
-    s = summary
+def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problems, url, profile, source_url=None):
+    s, on_sqlite = summary, is_sqlite(url)
+    database = "SQLite" if on_sqlite else "PostgreSQL"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [
-        "## Flash sale: 1,000 buyers, 100 units, through the checkout API", "",
+        "## Flash sale: 1,000 buyers, 100 units, through the checkout API" + (" on SQLite" if on_sqlite else ""), "",
         f"What it measures: {args.buyers:,} buyers press \"buy\" at the same instant on a product with "
         f"{args.units} units. Each buyer has an API token of their own; " + (
             f"the buyers share {args.connections} keep-alive connections (like a reverse proxy's upstream pool), "
@@ -63,7 +65,7 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
             "unit, a shipping address) is written in the same turn of the load generator's event loop") +
         " (`bench/flash_client.py`, asyncio). The winners then pay "
         "(`POST confirm_url`, the demo provider) and the database is checked. The real app runs the production "
-        "config under gunicorn on PostgreSQL (`bench/flash_app.py`: the demo payment provider allowed, and "
+        f"config under gunicorn on {database} (`bench/flash_app.py`: the demo payment provider allowed, and "
         "ProxyFix so that each buyer's `X-Forwarded-For` address counts for the per-address checkout rate limit, "
         "as behind a reverse proxy). Each round sells a fresh product; rounds interleave with the yardstick, "
         "the bare 24-row page (`bench/bare_app.py`) under the same gunicorn settings, loaded by a closed loop "
@@ -75,6 +77,7 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
         f"the {args.buyers:,} answers. Figures are medians over the rounds.", "",
         "Targets (issue 3): zero oversell, zero 5xx, successful checkouts per second ≥ "
         f"{s['min_ratio']} × the bare page's requests per second measured in the same run.", "",
+        *(_sqlite_lines(url, source_url, data) if on_sqlite else []),
         f"Run on {when}:", "", "```sh", command, "```", "",
         "### Results", "",
         "| figure | measured | target | verdict |", "|---|---:|---|---|",
@@ -89,7 +92,8 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
         f"{_verdict(s['errors'] == 0)} |",
         f"| successful checkouts per second over the whole burst | {s['burst_rate']:.1f} | | |",
         f"| answers per second over the whole burst (201 and 409) | {s['answered_per_s']:.1f} | | |",
-        f"| CPU ms per request during a sale (checkouts and payments; gunicorn, PostgreSQL, client) | "
+        f"| CPU ms per request during a sale (checkouts and payments; gunicorn, "
+        f"{'SQLite inside gunicorn' if on_sqlite else 'PostgreSQL'}, client) | "
         f"{s['cpu_ms_per_request']:.1f} | bare page: {s['bare_cpu_ms']:.1f} | |", "",
         "Sales, one per round (a fresh product each; \"DB\" is read after the winners paid: stock left, units in "
         "orders that are not cancelled, units in paid orders, units counted against buyers; ✓ = stock 0 and "
@@ -97,19 +101,17 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
         *_round_rows(rounds), "", "Bare page, one measurement per round:", "", *_bare_rows(bares), "",
         "### Where a checkout's time goes", "",
         "The same requests run in-process one after another (`bench/flash_profile.py`: no HTTP, no concurrency), "
-        "counting SQL statements and the CPU time of the Python process per request (median of 3 batches); "
-        "PostgreSQL's own CPU comes on top. CPU time hardly depends on the neighbours, and a request that costs "
-        "k × the bare page's CPU cannot run faster than 1/k of its rate once the cores are saturated.", "",
+        "counting SQL statements and the CPU time of the Python process per request (median of 3 batches); " + (
+            "SQLite runs inside that process, so its work is included. " if on_sqlite else
+            "PostgreSQL's own CPU comes on top. ") +
+        "CPU time hardly depends on the neighbours, and a request that costs k × the bare page's CPU cannot run "
+        "faster than 1/k of its rate once the cores are saturated.", "",
         *_profile_lines(profile), "",
-        f"Backends waiting for a lock (pg_stat_activity, sampled every 50 ms): {s['locked_sellout']:.1f} on "
-        "average while the stock lasted (median of the rounds; each round's figure is in the log). The "
-        "checkout takes the stock last, after writing its checkout, orders, lines and audit record, so the "
-        "product's row is locked only from the guarded UPDATE to the COMMIT and the buyers hardly queue for it.",
-        "", *_reading(s, profile)]
+        *(_LOCKS_SQLITE if on_sqlite else _locks_lines(s)), *_reading(s, profile, on_sqlite)]
     if problems:
         out += ["Warnings from this run:", ""] + [f"- {p}" for p in problems] + [""]
     out += ["### Setup", "", "| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
+    out += [f"| {k} | {v} |" for k, v in _facts(url).items()]
     out += [f"| gunicorn settings (both apps) | `{' '.join(gunicorn)}` |",
             f"| real app | `MARKETPLACE_CONFIG=production SECRET_KEY=… DATABASE_URL=… gunicorn {args.app}` |",
             "| bare app | `BENCH_DATABASE_URL=… gunicorn bench.bare_app:app` |",
@@ -117,8 +119,41 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
             f"`{data['guard']}` |", ""]
     out += [f"Data: the catalog of `bench/seed.py` ({data['products']:,} products, {data['cooperatives']:,} "
             f"cooperatives, all verified and active), {args.buyers:,} buyer accounts with a fresh API token each, "
-            f"one product per round copied from a seeded one with {args.units} in stock and no per-buyer limit.", ""]
-    return write_section("flash-sale", "\n".join(out))
+            f"one product per round copied from a seeded one with {args.units} in stock and no per-buyer limit"
+            + (", in the SQLite file." if on_sqlite else "."), ""]
+    return write_section("flash-sale-sqlite" if on_sqlite else "flash-sale", "\n".join(out))
+
+
+_LOCKS_SQLITE = ["Backends waiting for a lock: n/a on SQLite: it has no pg_stat_activity (no server backends; "
+                 "writers wait for the database's one write lock inside the gunicorn workers, in SQLite's busy "
+                 "handler).", ""]
+
+
+def _sqlite_lines(url, source_url, data):
+    copied = data.get("copied") or {}
+    return [f"On SQLite: the app and the bare page serve the same file, `{sqlite_path(url)}`, a copy of the "
+            f"seeded PostgreSQL database `{source_url}` ({sum(copied.values()):,} rows in {len(copied)} tables, "
+            "`bench/sqlite_copy.py`, schema from the app's migrations); the per-round products and the oversell "
+            "check read and write that file. SQLite has one writer at a time: the app begins every checkout and "
+            "payment with `BEGIN IMMEDIATE` (busy timeout 30 s), so the crowd's writes take turns. The target is "
+            "the one stated for PostgreSQL, held to the same ratio.", ""]
+
+
+def _locks_lines(s):
+    return [
+        f"Backends waiting for a lock (pg_stat_activity, sampled every 50 ms): {s['locked_sellout']:.1f} on "
+        "average while the stock lasted (median of the rounds; each round's figure is in the log). The "
+        "checkout takes the stock last, after writing its checkout, orders, lines and audit record, so the "
+        "product's row is locked only from the guarded UPDATE to the COMMIT and the buyers hardly queue for it.",
+        ""]
+
+
+def _facts(url):
+    facts = machine_facts(url)
+    if is_sqlite(url):
+        facts["SQLite settings"] = ("journal_mode=WAL, busy_timeout=30000, foreign_keys=ON, BEGIN IMMEDIATE for "
+                                    "writes (marketplace/core/db.py)")
+    return facts
 
 
 def print_profile(profile):
@@ -185,20 +220,24 @@ def _before_after(s, profile):
         "change does not show in its figures; it removes the network round trip from the lock window.", ""]
 
 
-def _reading(s, profile):
-    """What the figures say about the target, computed from this run's own numbers."""
+def _reading(s, profile, on_sqlite=False):
+    """What the figures say about the target, computed from this run's own numbers. (The
+    before/after comparison and the py-spy breakdown were measured on PostgreSQL: not on SQLite.)"""
     bare = profile["bare"]["cpu_ms"]
     won, lost = profile["won"]["cpu_ms"] / bare, profile["lost"]["cpu_ms"] / bare
-    lines = [*_before_after(s, profile), "### Reading the figures", "",
+    server = "SQLite's share inside gunicorn (writes, WAL, one writer at a time)" if on_sqlite else \
+        "PostgreSQL's share (writes, WAL, the commit's fsync)"
+    lines = [*([] if on_sqlite else _before_after(s, profile)), "### Reading the figures", "",
              f"A winning checkout costs {won:.1f} × the bare page's CPU in this process alone, so once the cores "
              f"are saturated successful checkouts cannot come faster than about 1/{won:.1f} = {1 / won:.2f} × the "
-             "bare page's rate, before PostgreSQL's share (writes, WAL, the commit's fsync). While the stock lasts "
+             f"bare page's rate, before {server}. While the stock lasts "
              "nearly every request served wins (see \"refused before the sell-out\"), so the sell-out rate is the "
              f"winners' own cost. The target asks for {s['min_ratio']}: a winning checkout could cost at most "
-             f"{1 / s['min_ratio']:.1f} × the bare page (CPU of every process: gunicorn, PostgreSQL, client), "
+             f"{1 / s['min_ratio']:.1f} × the bare page (CPU of every process: gunicorn, "
+             f"{'' if on_sqlite else 'PostgreSQL, '}client), "
              f"while a refused one ({profile['lost']['statements']} statements, no write) costs {lost:.1f} × in "
              "this process alone.", ""]
-    if not s["rate_ok"]:
+    if not s["rate_ok"] and not on_sqlite:
         lines += [
             "Where a winner's CPU goes now (py-spy, in-process, this code, shares of the whole request): the "
             "bearer-token query with its user and membership loaded as ORM objects, including the pool checkout "

@@ -121,10 +121,15 @@ def facts(url):
             out["OS"] = next(ln.split("=", 1)[1].strip().strip('"') for ln in fh if ln.startswith("PRETTY_NAME"))
     except (OSError, StopIteration):
         out["OS"] = platform.platform()
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
-        out["PostgreSQL"] = conn.execute("SHOW server_version").fetchone()[0]
-        out["PostgreSQL settings"] = ", ".join(
-            f"{k}={conn.execute(f'SHOW {k}').fetchone()[0]}" for k in ("shared_buffers", "work_mem", "jit"))
+    if url.startswith("sqlite:"):  # a SQLite run: the library in this Python, not a server
+        import sqlite3
+
+        out["SQLite"] = sqlite3.sqlite_version
+    else:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+            out["PostgreSQL"] = conn.execute("SHOW server_version").fetchone()[0]
+            out["PostgreSQL settings"] = ", ".join(
+                f"{k}={conn.execute(f'SHOW {k}').fetchone()[0]}" for k in ("shared_buffers", "work_mem", "jit"))
     out["Python"] = platform.python_version()
     out["gunicorn"] = _first_line([sys.executable, "-m", "gunicorn", "--version"])
     out["wrk"] = _first_line(["wrk", "-v"])

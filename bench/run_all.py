@@ -92,9 +92,15 @@ def run(args, command):
             runs.append({"name": name, "database": "SQLite",
                          "skipped": "PostgreSQL only: " + all_plan.sqlite_reason(name)})
     saved = {"command": command, "runs": runs, "started": started.isoformat(), "seconds": time.monotonic() - t0,
-             "quick": args.quick, "url": _database(args.database_url, "storefront"), "docs": docs}
+             "quick": args.quick, "url": _setup_url(args, runs), "docs": docs}
     _save(saved, args.quick)
     return _write(saved)
+
+
+def _setup_url(args, runs):
+    """A PostgreSQL database that exists (one a run used), for the Setup table's server facts."""
+    used = [r["name"] for r in runs if r["database"] == "PostgreSQL" and not r.get("skipped")]
+    return _database(args.database_url, used[0] if used else "storefront")
 
 
 def _save(saved, quick):

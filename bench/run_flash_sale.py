@@ -17,6 +17,12 @@ request answered in that window took its share of the machine too. The whole bur
 Targets (issue 3): zero oversell (per product: units reserved and paid == --units, stock
 0, stock + sold == --units, CHECK (stock >= 0) in place), zero 5xx, and successful
 checkouts per second >= 0.4 x the bare page's requests per second.
+
+On SQLite (--database-url sqlite:///PATH) the PostgreSQL --source-url is seeded as for a
+PostgreSQL run and copied into the file (bench/sqlite_copy.py); the app, the bare page,
+the per-round products and the oversell check all use that file. The app begins each
+checkout with BEGIN IMMEDIATE, so the crowd's writes take turns (one writer at a time);
+the target is the same. pg_stat_activity has no SQLite counterpart: no lock samples.
 """
 import asyncio
 import os
@@ -25,8 +31,8 @@ import tempfile
 from contextlib import ExitStack
 from urllib.parse import urlsplit
 
-from . import flash_client, flash_data, flash_profile, load, seed
-from .flash_locks import LockSampler
+from . import flash_client, flash_data, flash_profile, load, seed, sqlite_copy
+from .flash_locks import LockSampler, NoLockSampler
 from .flash_report import print_profile, print_summary, write_docs
 from .machine import CpuMeter, wait_until_quiet
 from .run_storefront import GUNICORN, Gunicorn, has_data
@@ -34,13 +40,17 @@ from .run_storefront import GUNICORN, Gunicorn, has_data
 HELP = "flash sale: 1,000 buyers race for 100 units through the checkout API, vs the bare page"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_flash"
 MIN_RATIO = 0.4
+SQLITE = True  # runs on a SQLite copy of the seeded data too (`python -m bench all`)
 ADDRESS = {"name": "李伟 Li Wei", "phone": "13800138000", "province": "Beijing", "city": "Beijing",
            "address": "朝阳路 12 号 3 栋 12 Chaoyang Road, Building 3"}
 
 
 def add_arguments(p):
     p.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                   help="PostgreSQL database to (re)build and seed (its public schema is DROPPED), or "
+                        "sqlite:///PATH: a SQLite file rebuilt from the seeded --source-url (default: %(default)s)")
+    p.add_argument("--source-url", default=DEFAULT_URL,
+                   help="with a SQLite --database-url: the PostgreSQL database seeded and copied from "
                         "(default: %(default)s)")
     p.add_argument("--buyers", type=int, default=1000, help="buyers in the crowd (default: %(default)s)")
     p.add_argument("--units", type=int, default=100, help="units on sale per round (default: %(default)s)")
@@ -71,8 +81,13 @@ def add_arguments(p):
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
 
 
+def source_url(args) -> str:
+    """The PostgreSQL database that is seeded: the served one, or the SQLite file's source."""
+    return args.source_url if sqlite_copy.is_sqlite(args.database_url) else args.database_url
+
+
 def prepare(args) -> dict:
-    url = args.database_url
+    url = source_url(args)
     earlier = flash_data.flash_products(url)  # sold by earlier runs, on top of the seeded catalog
     if args.reuse_data and has_data(url, args.products + earlier, args.cooperatives):
         print(f"reusing the catalog in {url}")
@@ -81,7 +96,9 @@ def prepare(args) -> dict:
         print(f"seeding {url} ...")
         data = seed.seed(url, args.products, args.cooperatives)
     flash_data.add_buyers(url, args.buyers)
-    data["guard"] = flash_data.stock_guard(url)
+    if sqlite_copy.is_sqlite(args.database_url):
+        data["copied"] = sqlite_copy.copy(url, args.database_url, reuse=args.reuse_data)
+    data["guard"] = flash_data.stock_guard(args.database_url)
     if not data["guard"]:
         raise RuntimeError("products has no CHECK (stock >= 0): the schema is not the app's")
     return data
@@ -119,7 +136,8 @@ def run(args, command):
     print_summary(summary)
     if args.write_docs:
         path = write_docs(command=command, args=args, summary=summary, rounds=rounds, bares=bares, data=data,
-                          gunicorn=GUNICORN, problems=server_errors, url=url, profile=profile)
+                          gunicorn=GUNICORN, problems=server_errors, url=url, profile=profile,
+                          source_url=source_url(args))
         print(f"wrote {path}")
     return 0 if summary["ok"] else 1
 
@@ -135,7 +153,8 @@ def sale(args, app, tokens, units, label) -> dict:
     """One flash sale on a fresh product: the burst, then the winners pay, then the
     database is checked. Returns the round's figures."""
     product_id = flash_data.new_flash_product(args.database_url, units, label)
-    with CpuMeter(args.database_url) as meter, LockSampler(args.database_url) as locks:
+    sampler = NoLockSampler() if sqlite_copy.is_sqlite(args.database_url) else LockSampler(args.database_url)
+    with CpuMeter(args.database_url) as meter, sampler as locks:
         result = asyncio.run(_sale(app, tokens, product_id, args.timeout, args.connections))
     sold_out, answered = result["start"] + result["sellout_s"], result["start"] + result["burst_s"]
     result["locked_sellout"] = locks.mean_waiting(result["start"], sold_out)
@@ -209,8 +228,13 @@ def print_round(rnd, args, r):
           f"{r['rate']:.1f} checkouts/s; all {r['requests']} answered in {r['burst_s']:.2f} s; "
           f"answers {r['codes']} 5xx {r['errors_5xx'] + r['pay_5xx']}; paid {r['paid']}; "
           f"db: stock {check['stock']}, reserved {check['reserved']}, paid {check['paid']} "
-          f"{'OK' if check['ok'] else 'OVERSOLD/WRONG'}; waiting for a lock: {r['locked_sellout']:.1f} backends "
-          f"while stock lasted, {r['locked_after']:.1f} after; others' CPU {r['others']:.0%}")
+          f"{'OK' if check['ok'] else 'OVERSOLD/WRONG'}; {_locks_text(r)}; others' CPU {r['others']:.0%}")
+
+
+def _locks_text(r):
+    if r["locked_sellout"] != r["locked_sellout"]:  # NaN: not sampled (SQLite)
+        return "lock waits not sampled"
+    return f"waiting for a lock: {r['locked_sellout']:.1f} backends while stock lasted, {r['locked_after']:.1f} after"
 
 
 def summarise(args, rounds, bares) -> dict:

@@ -13,6 +13,10 @@ message out to them twice a second through Redis, and the same page load runs ag
 Reported: page req/s and p95 with and without the viewers, streams that opened, fan-out
 latency (publish -> arrival at each viewer) idle and under page load, peak worker RSS.
 
+On SQLite (`--database-url sqlite:///PATH`) the same processes serve one SQLite file, as a
+small install without PostgreSQL would run; the demo data are seeded on PostgreSQL
+(`--source-url`) and copied into the file (bench/process_model_data.py).
+
 Targets (the decision's criteria): pages keep >= 0.8 x their own req/s with the viewers
 connected; fan-out p99 <= 1 s under page load (issue 4's pin target); every stream
 opens; peak memory per worker <= 200 MB (issue 7).
@@ -28,12 +32,11 @@ import tempfile
 import time
 from contextlib import ExitStack
 
-import psycopg
-
-from . import load, seed
+from . import load, sqlite_copy
 from .docs import write_section
 from .machine import CpuMeter, facts, wait_until_quiet
 from .process_model_crowd import Crowd, MemorySampler, Publisher, percentile
+from .process_model_data import counts, prepare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HELP = "gunicorn layouts: pages beside 1,000 live-room streams (gthread+gevent vs one gevent pool vs gthread)"
@@ -42,11 +45,15 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/h_ops_bench"
 LAYOUTS = {"split": [("pages", "pages"), ("events", "streams")], "single": [("all", "both")],
            "gthread": [("pages", "both")]}
 MIN_RPS_RATIO, MAX_FANOUT_P99, MAX_WORKER_MB = 0.8, 1.0, 200
+SQLITE = True  #: `python -m bench all` runs it on SQLite too
 
 
 def add_arguments(p):
     p.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build with the demo data; its public schema is DROPPED "
+                   help="PostgreSQL database to (re)build with the demo data (its public schema is DROPPED), "
+                        "or sqlite:///PATH: a SQLite file rebuilt with the same data (default: %(default)s)")
+    p.add_argument("--source-url", default=DEFAULT_URL,
+                   help="with a SQLite --database-url: the PostgreSQL database seeded and copied from "
                         "(default: %(default)s)")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/8", help="Redis (default: %(default)s)")
     p.add_argument("--viewers", type=int, default=1000, help="concurrent stream viewers (default: %(default)s)")
@@ -66,44 +73,10 @@ def add_arguments(p):
                         "(default: %(default)s)")
     p.add_argument("--quiet-timeout", type=int, default=90,
                    help="longest wait, in seconds, for that quiet (then it measures anyway) (default: %(default)s)")
-    p.add_argument("--reuse-data", action="store_true", help="keep the database when the demo show is there")
+    p.add_argument("--reuse-data", action="store_true",
+                   help="keep the database when the demo show is there (SQLite: and the file when it holds "
+                        "the source's rows)")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
-
-
-# --- data ---------------------------------------------------------------------------------
-
-def prepare(url, reuse) -> tuple[int, list[str]]:
-    """The live show's id and the page paths to load (the demo data on PostgreSQL)."""
-    if not (reuse and _live_show(url)):
-        print(f"building {url} with the demo data ...")
-        seed.ensure_database(url)
-        seed.build_schema(url)
-        _seed_demo(url)
-    show_id = _live_show(url)
-    with psycopg.connect(seed.libpq_url(url)) as conn:
-        ids = [r[0] for r in conn.execute("SELECT id FROM products WHERE status = 'active' ORDER BY id")]
-    return show_id, ["/products", "/"] + [f"/products/{i}" for i in ids]
-
-
-def _seed_demo(url):
-    from marketplace import create_app
-    from marketplace.demo.seed import seed as demo_seed
-    from marketplace.extensions import db
-
-    app = create_app("test", SQLALCHEMY_DATABASE_URI=url, UPLOAD_FOLDER=tempfile.mkdtemp(prefix="bench-pm-"))
-    with app.app_context():
-        demo_seed()
-        db.session.commit()
-        db.engine.dispose()
-
-
-def _live_show(url):
-    try:
-        with psycopg.connect(seed.libpq_url(url), connect_timeout=5) as conn:
-            row = conn.execute("SELECT id FROM shows WHERE status = 'live' ORDER BY id LIMIT 1").fetchone()
-    except psycopg.Error:
-        return None
-    return row[0] if row else None
 
 
 # --- servers ---------------------------------------------------------------------------------
@@ -213,7 +186,7 @@ def run(args, command):
     if unknown:
         print(f"unknown layouts: {', '.join(sorted(unknown))}; choose from {', '.join(LAYOUTS)}")
         return 2
-    show_id, paths = prepare(args.database_url, args.reuse_data)
+    show_id, paths = prepare(args.database_url, args.source_url, args.reuse_data)
     env = {"MARKETPLACE_CONFIG": "production", "SECRET_KEY": "bench-" + "k" * 40, "DATABASE_URL": args.database_url,
            "REDIS_URL": args.redis_url, "WEB_CONCURRENCY": str(args.workers), "LOG_FORMAT": "json",
            "LOG_LEVEL": "WARNING", "PAGE_CACHE_SECONDS": str(args.page_cache_seconds),
@@ -232,7 +205,8 @@ def run(args, command):
     markdown = report(rows, args, command, started, results)
     print(markdown)
     if args.write_docs:
-        print("wrote", write_section("process_model", markdown))
+        section = "process_model-sqlite" if sqlite_copy.is_sqlite(args.database_url) else "process_model"
+        print("wrote", write_section(section, markdown))
     return 0
 
 
@@ -262,6 +236,18 @@ def summarise(runs, viewers) -> dict:
 
 # --- the report --------------------------------------------------------------------------------
 
+def _data_line(url, source_url):
+    sizes = ", ".join(f"{rows:,} {table.replace('_', ' ')}" for table, rows in counts(url).items())
+    if not sqlite_copy.is_sqlite(url):
+        return f"Data: the app's demo data (`marketplace.demo.seed`) on PostgreSQL: {sizes}."
+    return (f"Data: the app's demo data (`marketplace.demo.seed`), seeded on PostgreSQL ({source_url}) and copied "
+            f"into one SQLite file (bench/sqlite_copy.py), which every process of each layout serves: {sizes}. "
+            "SQLite runs inside the gunicorn workers, so its CPU is in \"our\" CPU and its page cache in the "
+            "workers' RSS; it has one writer at a time (the streams record their viewers, the pages only read). "
+            "A sqlite3 call does not yield to gevent: in a gevent worker (events, single) each query of a page "
+            "holds up that worker's streams until it returns, where a PostgreSQL query would let them run.")
+
+
 def _ms(seconds):
     return "—" if seconds != seconds else f"{seconds * 1000:,.0f}"  # NaN: nothing arrived
 
@@ -276,12 +262,14 @@ def _verdicts(row, viewers) -> dict:
 
 
 def report(rows, args, command, started, results) -> str:
-    out = ["## Process model: pages beside live-room streams", "",
+    on_sqlite = sqlite_copy.is_sqlite(args.database_url)
+    out = ["## Process model: pages beside live-room streams" + (", on SQLite" if on_sqlite else ""), "",
            f"`{command}` — {started:%Y-%m-%d %H:%M %Z}", "",
            "| machine | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in facts(args.database_url).items()]
-    out += ["", f"Demo data on PostgreSQL, Redis fan-out, production config, `gunicorn.conf.py` with "
-            f"{args.workers} workers per service; page load: wrk, {args.concurrency} connections, "
+    out += ["", _data_line(args.database_url, args.source_url), "",
+            f"Redis fan-out, production config, `gunicorn.conf.py` with {args.workers} workers per service; "
+            f"page load: wrk, {args.concurrency} connections, "
             f"{args.duration} s per phase, the catalog, home and product pages, page cache "
             f"{'off' if not args.page_cache_seconds else f'{args.page_cache_seconds:g} s'}; "
             f"{args.viewers:,} viewers on the live show's event stream, two stamped messages a second "
