@@ -1,6 +1,7 @@
 """What bench/run_monitoring.py times: the application's real functions in-process (the
 scan `flask monitoring scan` runs, the reconciliation the audit page shows) and, beside
-them, the single hand-written SQL aggregate query over the same rows, sent with psycopg.
+them, the single hand-written SQL aggregate query over the same rows, sent with psycopg
+(with sqlite3 on SQLite: bench/monitoring_sqlite.py).
 
 Every subject run leaves the database as it found it: the scan's cases and audit
 records are rolled back after each run (so every run opens the same cases: the whole
@@ -12,7 +13,12 @@ import time
 from datetime import date, timedelta
 
 import psycopg
+from sqlalchemy import delete, func, select
 
+from marketplace.core.audit import AuditRecord
+from marketplace.monitoring import chain
+
+from . import monitoring_sqlite, sqlite_copy
 from .machine import CpuMeter
 from .monitoring_seed import SCAN_DAY
 from .seed import libpq_url
@@ -126,10 +132,10 @@ def hits_by_the_rules(rows, line_fen, drop_pct, today: date = SCAN_DAY) -> int:
 
 # --- the reconciliation ----------------------------------------------------------------------
 
-def reconcile_params(coop_id) -> dict:
+def reconcile_params(coop_id, period=PERIOD) -> dict:
     from marketplace.monitoring.reconciliation import _bounds
 
-    lo, hi = _bounds(*PERIOD)
+    lo, hi = _bounds(*period)
     return {"coop": coop_id, "lo": lo, "hi": hi}
 
 
@@ -141,11 +147,8 @@ def reconcile_subject(app, coop_id, never_verified=False) -> dict:
     """reconciliation.reconcile() as the audit page calls it. never_verified: as if the
     chain had never been verified as a whole (the recorded verification is hidden in a
     transaction that is rolled back), so every entry of the period is hashed now."""
-    from sqlalchemy import delete
-
-    from marketplace.core.audit import AuditRecord
     from marketplace.extensions import db
-    from marketplace.monitoring import chain, reconciliation
+    from marketplace.monitoring import reconciliation
 
     with app.app_context():
         try:
@@ -170,14 +173,31 @@ def record_verification(app) -> dict:
         result = record_full_verification()
         db.session.commit()
         result["seconds"] = time.perf_counter() - started
+        result["audit_id"] = db.session.scalar(select(func.max(AuditRecord.id))
+                                               .where(AuditRecord.action == chain.VERIFY_ACTION))
         db.session.remove()
     return result
 
 
+def forget_verification(app, audit_id) -> None:
+    """Delete the verification record_verification() wrote, so the run leaves the database
+    as it found it (and a SQLite copy kept by --reuse-data still matches its source)."""
+    from marketplace.extensions import db
+
+    with app.app_context():
+        db.session.execute(delete(AuditRecord).where(AuditRecord.id == audit_id))
+        db.session.commit()
+        db.session.remove()
+
+
 def connect(url):
+    if sqlite_copy.is_sqlite(url):
+        return monitoring_sqlite.Connection(url)
     return psycopg.connect(libpq_url(url))
 
 
 def vacuum(url):
+    if sqlite_copy.is_sqlite(url):
+        return monitoring_sqlite.analyze(url)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")

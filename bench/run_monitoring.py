@@ -11,6 +11,11 @@ run) and monitoring.reconciliation.reconcile() (what the audit page, its exports
 the API call). Each round runs the baseline and the subject one after the other, the
 order alternating, so drift on the shared machine lands on both; figures are medians.
 
+On SQLite (`--database-url sqlite:///PATH`) the PostgreSQL `--source-url` is seeded as a
+PostgreSQL run would seed it and copied into the file (bench/sqlite_copy.py); the app and
+the yardsticks (sent with sqlite3) then run on that file, and the yardsticks' answers are
+checked against the source's, so both databases answered the same questions.
+
 The reconciliation builds on the latest recorded full verification of the ledger's
 chain (run nightly: `flask monitoring verify-ledger`): it is measured that way, after
 one such verification (timed and reported), and also as if the chain had never been
@@ -21,7 +26,7 @@ import os
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-from . import monitoring_report as report, monitoring_rounds as rounds
+from . import monitoring_report as report, monitoring_rounds as rounds, monitoring_sqlite, sqlite_copy
 from .machine import wait_until_quiet
 from .monitoring_seed import describe, seed_monitoring
 
@@ -29,11 +34,15 @@ HELP = "income monitoring: the scan over 20k households and a 100k-line reconcil
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_monitoring"
 SAVED = os.path.join("instance", "bench-monitoring-last.json")
 MIN_RATIO = 0.25
+SQLITE = True
 
 
 def add_arguments(p):
     p.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                   help="PostgreSQL database to (re)build and seed (its public schema is DROPPED), or "
+                        "sqlite:///PATH: a SQLite file rebuilt from --source-url (default: %(default)s)")
+    p.add_argument("--source-url", default=DEFAULT_URL,
+                   help="with a SQLite --database-url: the PostgreSQL database seeded and copied from "
                         "(default: %(default)s)")
     p.add_argument("--households", type=int, default=20_000, help="households (default: %(default)s)")
     p.add_argument("--lines", type=int, default=100_000,
@@ -57,7 +66,15 @@ def add_arguments(p):
 
 
 def _data(args):
-    url = args.database_url
+    """Seed (or reuse) the PostgreSQL database; on SQLite, seed the source and copy it."""
+    if not sqlite_copy.is_sqlite(args.database_url):
+        return _seeded(args, args.database_url)
+    data = _seeded(args, args.source_url)
+    sqlite_copy.copy(args.source_url, args.database_url, reuse=args.reuse_data)
+    return {**data, "database_size": monitoring_sqlite.file_size(args.database_url), "source": args.source_url}
+
+
+def _seeded(args, url):
     if args.reuse_data:
         try:
             data = describe(url)
@@ -121,6 +138,17 @@ def _reconcile(args, app, conn, coop_id, never_verified, count):
     return {"runs": runs, "check": check, "problems": problems}
 
 
+def _same_as_source(args, conn, coop_id, check) -> list[str]:
+    """SQLite only: do the yardsticks answer on the copy as on its PostgreSQL source? (not timed)"""
+    with rounds.connect(args.source_url) as source:
+        problems, check["rows_same_as_source"] = monitoring_sqlite.same_answers(
+            source, conn, rounds.SCAN_SQL, rounds.scan_params(), rounds.RECONCILE_SQL, rounds.reconcile_params(coop_id))
+    check["same_as_source"] = not problems
+    print(f"  the yardsticks on {args.source_url} and on the SQLite copy: "
+          f"{'the same answers' if not problems else '; '.join(problems)}")
+    return problems
+
+
 def run(args, command):
     if args.docs_from:
         with open(args.docs_from, encoding="utf-8") as fh:
@@ -141,6 +169,9 @@ def run(args, command):
         coop = data["big_cooperative"]
         steady = _reconcile(args, app, conn, coop, False, args.rounds)
         worst = _reconcile(args, app, conn, coop, True, args.worst_rounds)
+        rounds.forget_verification(app, verification.pop("audit_id"))
+        if sqlite_copy.is_sqlite(args.database_url):
+            scan["problems"] += _same_as_source(args, conn, coop, scan["check"])
     summary = report.summarise(scan, steady, worst, verification, MIN_RATIO)
     report.print_summary(summary)
     saved = {"command": command, "args": vars(args), "data": data, "summary": summary,
