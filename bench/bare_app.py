@@ -7,6 +7,11 @@ the price of the framework features and the extra queries the storefront runs.
 Served by gunicorn with the same settings as the real app:
 
     BENCH_DATABASE_URL=postgresql://... gunicorn bench.bare_app:app
+    BENCH_DATABASE_URL=sqlite:////path/file.sqlite gunicorn bench.bare_app:app
+
+On SQLite it reads the same file as the app under test with SQLAlchemy's defaults (no
+pragmas, no BEGIN of its own): the file is already in WAL mode (bench/sqlite_copy.py and
+the app set it, and it persists), so its reads never wait for a writer.
 
 `hello` is the floor below that: Flask answering "Hello, World!" with no database,
 template or extension at all (issue 7 compares the cached catalog page with it):

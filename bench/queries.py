@@ -48,7 +48,8 @@ def profile(url, targets, explain=True, repeat=10):
             captured[name] = _render(client, path, seen)
             again = _render(client, path, seen)  # within the minute the memo keeps them
             results[name] = {"path": path, "queries": len(captured[name]), "queries_again": len(again),
-                             "statements": [_short(s) for s, _ in captured[name]]}
+                             "statements": [_short(s) for s, _ in captured[name]],
+                             "labels": [_label(s) for s, _ in captured[name]]}
         event.remove(engine, "before_cursor_execute", record)
         if explain:
             with engine.connect() as conn:

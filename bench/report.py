@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from .docs import write_section
 from .machine import facts as machine_facts
+from .sqlite_copy import is_sqlite
 
 HEAD = ("target", "req/s", "req/s range", "p50 ms", "p95 ms", "p99 ms", "errors", "requests", "KiB/page",
         "CPU ms/req", "others' CPU", "worker peak MiB")
@@ -38,13 +39,14 @@ def markdown_table(rows):
 
 def write_docs(path, *, command, args, rows, verdicts, profile, data, engine, gunicorn, problems, url):
     facts = machine_facts(url)
+    on_sqlite = is_sqlite(url)
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = _intro(command, when) + ["", "### Results", "", markdown_table(rows), "",
+    out = _intro(command, when, on_sqlite) + ["", "### Results", "", markdown_table(rows), "",
                                    "| target | rule | measured | verdict | baseline CPU per request ÷ this page's |",
                                    "|---|---|---:|---|---:|"]
     out += [f"| {v['name']} | {v['rule']} | {v['ratio']:.2f} | {'PASS' if v['ok'] else '**FAIL**'} | "
             f"{v['cpu_ratio']:.2f} |" for v in verdicts]
-    out += ["", _method(args, rows, engine), ""]
+    out += ["", _method(args, rows, engine, on_sqlite), ""]
     if problems:
         out += ["Warnings from this run:", ""] + [f"- {p}" for p in problems] + [""]
     out += ["### Setup", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in facts.items()]
@@ -58,25 +60,37 @@ def write_docs(path, *, command, args, rows, verdicts, profile, data, engine, gu
             "| bare app | `BENCH_DATABASE_URL=… gunicorn bench.bare_app:app` |",
             "| hello world | `gunicorn bench.bare_app:hello` |", ""]
     out += ["Data (`bench/seed.py`): " + _data_line(args, data), ""]
-    out += _sql_section(profile)
-    return write_section("storefront", "\n".join(out), path)
+    out += _sql_section(profile, on_sqlite)
+    return write_section("storefront-sqlite" if on_sqlite else "storefront", "\n".join(out), path)
 
 
-def _intro(command, when):
+#: what a SQLite run does differently, said once under its command
+_SQLITE_NOTE = [
+    "On SQLite: the PostgreSQL database of `--source-url` is seeded exactly as for the PostgreSQL run, then "
+    "copied row for row into a SQLite file built by the app's own migrations (`bench/sqlite_copy.py`); every app "
+    "and the bare page serve that same file (WAL, as the app configures SQLite). The app's search has no trigram "
+    "or n-gram index there: it scans `products.search_text` with `LIKE` (marketplace/catalog/search.py).", "",
+]
+
+
+def _intro(command, when, on_sqlite=False):
+    database = "SQLite" if on_sqlite else "PostgreSQL"
     return [
-        "## Storefront: catalog, search and product pages against a bare page", "",
+        "## Storefront: catalog, search and product pages against a bare page"
+        + (" on SQLite" if on_sqlite else ""), "",
         "What it measures: requests per second and latency of the real storefront pages (production config, "
         "gunicorn), served twice: with the anonymous page cache off, so every request renders its page (what a "
         "logged-in visitor, or the first view after a change, costs), and as in production, page cache on (what "
         "anonymous visitors get). Next to them, served the same way: a bare Flask + Flask-SQLAlchemy page that "
         "selects 24 products joined to their cooperative and renders them with a Jinja template string, and a "
         "bare Flask \"hello world\" (`bench/bare_app.py`). All apps run side by side in one run, from the same "
-        "seeded PostgreSQL database, with the same gunicorn settings, and get the same load. The bare pages are "
+        f"seeded {database} database, with the same gunicorn settings, and get the same load. The bare pages are "
         "the yardsticks: they show what this machine can do for a one-query Flask page and for Flask itself.", "",
         "Targets: issue 2, catalog and product pages at least 0.8 × the bare page's requests per second, search "
         "p95 no more than 2 × the bare page's p95; issue 7, the cached anonymous catalog page at least 0.5 × the "
         "requests per second of the \"hello world\".", "",
         f"Run on {when}:", "", "```sh", command, "```", "",
+        *(_SQLITE_NOTE if on_sqlite else []),
         "Needs PostgreSQL (the database is created if missing; its public schema is dropped and rebuilt with the "
         "app's migrations) and, preferably, `wrk` (`apt-get install -y wrk`; otherwise a slower Python load "
         "generator is used). Add `--reuse-data` to skip seeding when the database already holds the same counts; "
@@ -84,7 +98,7 @@ def _intro(command, when):
     ]
 
 
-def _method(args, rows, engine):
+def _method(args, rows, engine, on_sqlite=False):
     return (
         f"Each figure is the median of {args.rounds} rounds of {args.duration} s per target (rounds interleave the "
         f"targets, order rotating), after a {args.warmup} s warm-up per target; \"req/s range\" is the lowest and "
@@ -94,8 +108,10 @@ def _method(args, rows, engine):
         "through 200 product ids spread over the table: with the page cache each page is rendered again whenever "
         f"its copy is older than {args.page_cache_seconds:g} s" + (" (copies shared in Redis)." if args.redis_url
                                                                   else ", in each of the two workers.")
-        + " \"CPU ms/req\" is the CPU time the benchmark's own processes (gunicorn, the PostgreSQL backends of the "
-        "benchmark database, the load generator) spent per request: unlike req/s it hardly depends on what else "
+        + " \"CPU ms/req\" is the CPU time the benchmark's own processes (gunicorn, "
+        + ("whose workers run SQLite in-process, " if on_sqlite
+           else "the PostgreSQL backends of the benchmark database, ")
+        + "the load generator) spent per request: unlike req/s it hardly depends on what else "
         "runs on the machine, and on a saturated two-core machine req/s ≈ 2000 / CPU ms/req. \"others' CPU\" is "
         "the median share of the machine's CPU time that other processes used during a round: the machine is "
         "shared, and this says how much. \"worker peak MiB\" is the largest peak resident memory (VmHWM) of that "
@@ -109,7 +125,9 @@ def _method(args, rows, engine):
             "benchmarks kept it busy, so the figures were taken next to them."))
 
 
-def _sql_section(profile):
+def _sql_section(profile, on_sqlite=False):
+    if on_sqlite:
+        return _sql_counts_section(profile)
     out = ["### SQL per page", "",
            "Each page rendered in-process with the production config and the page cache off: once as a first view "
            "(the catalog memo emptied, so totals are counted) and again within the minute the memo keeps them. "
@@ -124,12 +142,32 @@ def _sql_section(profile):
     return out
 
 
+def _sql_counts_section(profile):
+    """SQLite: the number of queries per page (the issue's "fixed small number"); timings per statement are
+    EXPLAIN ANALYZE's, which SQLite does not have."""
+    out = ["### SQL per page", "",
+           "Each page rendered in-process with the production config and the page cache off: once as a first view "
+           "(the catalog memo emptied, so totals are counted) and again within the minute the memo keeps them. "
+           "The query count must not depend on the page number or the number of hits.", "",
+           "n/a on SQLite: the database time per statement and its plan (PostgreSQL's `EXPLAIN ANALYZE`); SQLite "
+           "runs inside the gunicorn workers, so its time is part of their CPU ms/req above.", "",
+           "| page | queries, first view | queries, again | statements (first view) |", "|---|---:|---:|---|"]
+    for name, info in profile.items():
+        out.append(f"| {name} | {info['queries']} | {info['queries_again']} | {', '.join(info['labels'])} |")
+    return out
+
+
 def _data_line(args, data):
     base = (f"{args.products:,} products across {args.cooperatives:,} cooperatives (one owner account and "
             "membership each), all cooperatives verified and all products active, ~20 % surplus, ~90 % with a "
             "cover photo, bilingual (Chinese + English) titles and descriptions; `VACUUM ANALYZE` after loading.")
+    size = "SQLite file" if "copied_rows" in data else "products table with its indexes and TOAST"
     base += (f" Share of products a search finds: 木耳 {data['share_木耳']:.1%}, lily {data['share_lily']:.1%}; "
-             f"{data['images']:,} image rows; products table with its indexes and TOAST: {data['size']}.")
+             f"{data['images']:,} image rows; {size}: {data['size']}.")
     if "seconds" in data:
         base += f" Seeding took {data['seconds']:.0f} s."
+    if "copied_rows" in data:
+        how = ("kept from an earlier run (`--reuse-data`, same row counts)" if data["copy_seconds"] is None
+               else f"copied in {data['copy_seconds']:.0f} s")
+        base += f" The SQLite file holds the {data['copied_rows']:,} rows of {data['source']}, {how}; `ANALYZE` after."
     return base

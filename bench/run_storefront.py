@@ -30,9 +30,10 @@ from urllib.parse import quote
 
 import psycopg
 
-from . import load, queries, seed
+from . import load, queries, seed, sqlite_copy, storefront_data
 from .machine import CpuMeter, wait_until_quiet
 from .report import print_table, write_docs
+from .storefront_data import next_link_path, sample_products  # noqa: F401 - also this module's API
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: the same for every app: 2 workers (one per core) x 4 threads. gunicorn also reads the repo's
@@ -120,15 +121,6 @@ def get_with_headers(port, path):
         conn.close()
 
 
-def sample_products(url, n=200):
-    """Ids of visible products spread over the table (deterministic), so the product
-    target does not hammer one hot row."""
-    with psycopg.connect(seed.libpq_url(url)) as conn:
-        return [r[0] for r in conn.execute(
-            "SELECT p.id FROM products p JOIN cooperatives c ON c.id = p.cooperative_id "
-            "WHERE p.status = 'active' AND c.status = 'verified' ORDER BY md5(p.id::text) LIMIT %s", (n,))]
-
-
 def build_targets(product_ids, page_cache="both"):
     """(name, server, paths, kind): the kind decides which target applies. Server "app" is
     the real app with the page cache off, "cached" the same app as in production."""
@@ -149,17 +141,6 @@ def build_targets(product_ids, page_cache="both"):
     ]
     return ((uncached if page_cache != "on" else []) + (cached if page_cache != "off" else [])
             + [("bare Flask+SQLAlchemy", "bare", ["/bare"], "bare")])
-
-
-def next_link_path(url, page=50, per_page=24):
-    """/products?page=50&after=... as the "Next" link of page 49 has it (keyset pagination):
-    the sort values of page 49's last row in the default order."""
-    with psycopg.connect(seed.libpq_url(url)) as conn:
-        surplus, last_id = conn.execute(
-            "SELECT p.surplus::int, p.id FROM products p JOIN cooperatives c ON c.id = p.cooperative_id "
-            "WHERE p.status = 'active' AND c.status = 'verified' ORDER BY p.surplus DESC, p.id DESC "
-            "OFFSET %s LIMIT 1", ((page - 1) * per_page - 1,)).fetchone()
-    return f"/products?page={page}&after={surplus}.{last_id}"
 
 
 def has_data(url, products, cooperatives):
@@ -183,13 +164,18 @@ def has_data(url, products, cooperatives):
 
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench"
+#: `python -m bench all` runs this benchmark on SQLite too (a sqlite:/// --database-url)
+SQLITE = True
 
 HELP = "catalog, search and product pages vs a bare Flask+SQLAlchemy page"
 
 
 def add_arguments(p):
     p.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED; or "
+                        "sqlite:///PATH, a SQLite file rebuilt from --source-url (default: %(default)s)")
+    p.add_argument("--source-url", default=DEFAULT_URL,
+                   help="with a SQLite --database-url: the PostgreSQL database seeded and copied from "
                         "(default: %(default)s)")
     p.add_argument("--products", type=int, default=100_000, help="products to seed (default: %(default)s)")
     p.add_argument("--cooperatives", type=int, default=2_000, help="cooperatives to seed (default: %(default)s)")
@@ -232,12 +218,7 @@ def add_arguments(p):
 
 def run(args, command):
     url = args.database_url
-    if args.reuse_data and has_data(url, args.products, args.cooperatives):
-        data = seed.describe(url)
-        print(f"reusing the data already in {url}: {data}")
-    else:
-        print(f"seeding {url} ...")
-        data = seed.seed(url, args.products, args.cooperatives)
+    data = storefront_data.prepare(args, has_data)
     targets = build_targets(sample_products(url), args.page_cache)
     if args.only:
         kinds = set(args.only.split(",")) | {"bare", "hello"}
@@ -273,13 +254,15 @@ def _profile(url, targets):
             pages.setdefault(name.replace(", page cache", ""), paths[0])
     if "catalog, page 50" in pages:
         pages["catalog, page 50 by its Next link"] = next_link_path(url)
-    print("profiling the SQL of each page (in-process, page cache off, EXPLAIN ANALYZE) ...")
-    profile = queries.profile(url, list(pages.items()))
+    # the query count per page works on any database; EXPLAIN ANALYZE timings are PostgreSQL's
+    explain = not sqlite_copy.is_sqlite(url)
+    print(f"profiling the SQL of each page (in-process, page cache off{', EXPLAIN ANALYZE' if explain else ''}) ...")
+    profile = queries.profile(url, list(pages.items()), explain=explain)
     problems = queries.check_fixed(profile, [[n for n in pages if n.startswith("catalog")],
                                              [n for n in pages if n.startswith("search")]])
     for name, info in profile.items():
-        print(f"  {name:<34} {info['queries']} queries ({info['queries_again']} within a minute), "
-              f"{info['sql_ms']:.2f} ms in PostgreSQL")
+        spent = f", {info['sql_ms']:.2f} ms in PostgreSQL" if explain else ""
+        print(f"  {name:<34} {info['queries']} queries ({info['queries_again']} within a minute){spent}")
     for problem in problems:
         print("  WARNING:", problem)
     return profile, problems

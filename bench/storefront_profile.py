@@ -22,12 +22,9 @@ DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench"
 
 
 def _pages(url):
-    import psycopg
+    from .storefront_data import sample_products
 
-    from .seed import libpq_url
-
-    with psycopg.connect(libpq_url(url)) as conn:
-        ids = [r[0] for r in conn.execute("SELECT id FROM products ORDER BY md5(id::text) LIMIT 100")]
+    ids = sample_products(url, 100)
     return {"catalog": ["/products"], "page50": ["/products?page=50"], "search": ["/products?q=" + quote("木耳")],
             "lily": ["/products?q=lily"], "product": [f"/products/{i}" for i in ids], "home": ["/"]}
 
@@ -53,7 +50,8 @@ def _batch(app, paths, n=100):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("pages", nargs="*", default=["catalog", "page50", "search", "lily", "product"])
-    p.add_argument("--database-url", default=DEFAULT_URL)
+    p.add_argument("--database-url", default=DEFAULT_URL,
+                   help="the benchmark's database: PostgreSQL, or the sqlite:///PATH file a SQLite run made")
     p.add_argument("--batches", type=int, default=5)
     p.add_argument("--pyinstrument", action="store_true", help="profile the first page with pyinstrument instead")
     args = p.parse_args(argv)
