@@ -129,6 +129,19 @@ def bare_insert(url, rows, per_txn, per_statement) -> float:
         return time.perf_counter() - started
 
 
+#: how the yardsticks are named in the figures (the keys are the result slots the report reads)
+LABELS = {"copy": "bare COPY", "insert": "bare INSERT … unnest"}
+#: each yardstick as fn(url, rows, first_seq, last_seq, per_txn) -> seconds (bench/ledger_sqlite.py alike)
+YARDSTICKS = {"copy": lambda url, rows, _first, _last, per_txn: bare_copy(url, rows, per_txn),
+              "insert": lambda url, rows, _first, _last, per_txn: bare_insert(url, rows, per_txn, _insert_rows())}
+
+
+def _insert_rows():
+    from marketplace.households.ledger import INSERT_ROWS
+
+    return INSERT_ROWS
+
+
 def timed(url, fn, *args):
     """(result, others' CPU share) of fn(*args), with the machine's other load metered."""
     with CpuMeter(url) as meter:
@@ -160,15 +173,22 @@ def verify_command(url, *args) -> tuple[str, int, float]:
     return (done.stdout + done.stderr).strip(), done.returncode, time.perf_counter() - started
 
 
+CHECK_ACCRUED = "SELECT count(DISTINCT order_line_id) FROM ledger_entries"
+CHECK_OVER = ("SELECT count(*) FROM (SELECT l.id FROM order_lines l JOIN ledger_entries e ON e.order_line_id = l.id "
+              "GROUP BY l.id, l.line_total_fen HAVING sum(e.amount_fen) > l.line_total_fen "
+              "OR min(e.amount_fen) <= 0) x")
+
+
 def check_result(url, lines) -> list[str]:
     """What must hold after the run: every line accrued, no line over-accrued."""
-    problems = []
     with psycopg.connect(libpq_url(url)) as conn:
-        accrued_lines = conn.execute("SELECT count(DISTINCT order_line_id) FROM ledger_entries").fetchone()[0]
-        over = conn.execute(
-            "SELECT count(*) FROM (SELECT l.id FROM order_lines l JOIN ledger_entries e ON e.order_line_id = l.id "
-            "GROUP BY l.id, l.line_total_fen HAVING sum(e.amount_fen) > l.line_total_fen "
-            "OR min(e.amount_fen) <= 0) x").fetchone()[0]
+        accrued_lines = conn.execute(CHECK_ACCRUED).fetchone()[0]
+        over = conn.execute(CHECK_OVER).fetchone()[0]
+    return check_counts(accrued_lines, over, lines)
+
+
+def check_counts(accrued_lines, over, lines) -> list[str]:
+    problems = []
     if accrued_lines != lines:
         problems.append(f"{accrued_lines:,} of {lines:,} lines have accruals")
     if over:

@@ -116,6 +116,25 @@ def _make_twins(cur):
             cur.execute(sql.SQL("ALTER TABLE {} ADD ").format(ident) + sql.SQL(definition))
 
 
+def reusable(url, lines, households, cooperatives, *, empty_ledger=True) -> dict | None:
+    """The stats of a database seeded with these options (counts of orders, lines, households,
+    cooperatives, products and links, the twin tables present), else None. With
+    `empty_ledger` its ledger and twins must still be empty, as seeding leaves them."""
+    try:
+        with psycopg.connect(libpq_url(url)) as conn:
+            have = conn.execute("SELECT (SELECT count(*) FROM order_lines), (SELECT count(*) FROM households), "
+                                "(SELECT count(*) FROM cooperatives), (SELECT count(*) FROM products), "
+                                "(SELECT count(*) FROM benefit_links), (SELECT count(*) FROM orders), "
+                                "(SELECT count(*) FROM ledger_entries) + (SELECT count(*) FROM bench_bare_copy) "
+                                "+ (SELECT count(*) FROM bench_bare_insert)").fetchone()
+    except psycopg.Error:  # no such database or table: not seeded by us
+        return None
+    if have[:4] != (lines, households, cooperatives, households) or (empty_ledger and have[6]):
+        return None
+    return {"households": households, "cooperatives": cooperatives, "links": have[4], "orders": have[5],
+            "lines": lines, "seconds": 0.0, "reused": True}
+
+
 def seed_ledger(url, lines, households=20_000, cooperatives=2_000, random_seed=2026, log=print) -> dict:
     """Rebuild the database at `url` (its public schema is DROPPED) with `households`
     products and households, and paid orders holding `lines` order lines."""
