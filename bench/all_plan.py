@@ -12,11 +12,14 @@ import argparse
 
 #: options for the figures of record (the scale data set); the benchmark's defaults fill the rest
 FULL = {
-    "storefront": {"--products": 100_000, "--cooperatives": 2_000},
+    "storefront": {"--products": 100_000, "--cooperatives": 2_000, "--rounds": 3},
     "flash_sale": {"--products": 100_000, "--cooperatives": 2_000},
-    "ledger": {"--lines": 1_000_000, "--households": 20_000, "--cooperatives": 2_000},
-    "monitoring": {"--households": 20_000},
+    "ledger": {"--lines": 1_000_000, "--households": 20_000, "--cooperatives": 2_000, "--verify-runs": 1},
+    "monitoring": {"--households": 20_000, "--rounds": 4, "--worst-rounds": 2},
+    "process_model": {"--quiet-timeout": 30},
 }
+#: (fewer rounds than each benchmark's own default where that keeps a benchmark near 10 minutes per
+#: database: the whole table, both databases, then fits in a few hours; the data stays at scale)
 
 #: small data, short durations: the whole suite in a few minutes, to see that it works
 QUICK = {
@@ -39,20 +42,9 @@ QUICK_COMMON = {"--max-others": 1, "--quiet-timeout": 1}
 #: why a benchmark has no SQLite figures (read from its code; `all` runs SQLite only where a
 #: module says it can: a true `SQLITE` attribute, or "sqlite" in its --database-url help)
 POSTGRES_ONLY = {
-    "storefront": "seeds by PostgreSQL `COPY` (bench/seed.py), profiles each page's SQL with `EXPLAIN ANALYZE` "
-                  "and counts the CPU of the PostgreSQL backends; the trigram search index it measures is "
-                  "PostgreSQL's",
-    "flash_sale": "1,000 concurrent checkouts across gunicorn workers need row locks (SQLite has one writer "
-                  "per database); seeds by `COPY` and samples lock waits from `pg_stat_activity`",
-    "ledger": "its yardsticks are PostgreSQL's bulk inserts (`COPY`, `INSERT … SELECT FROM unnest`), "
-              "seeded by `COPY` (bench/ledger_seed.py)",
-    "monitoring": "its yardsticks are hand-written PostgreSQL aggregate queries; seeded by `COPY` "
-                  "(bench/monitoring_seed.py)",
     "live": "several gunicorn processes (gevent streams, gthread pages) write chat, pins and a flash sale at "
             "once; the schema is rebuilt with PostgreSQL's `DROP SCHEMA` and rows read with psycopg "
             "(bench/live_seed.py)",
-    "process_model": "the production layouts (gunicorn.conf.py with PostgreSQL and Redis); seeds through "
-                     "psycopg and `CREATE DATABASE`",
 }
 DEFAULT_REASON = "its --database-url takes a PostgreSQL URL only"
 

@@ -191,12 +191,12 @@ def _database(base, name):
     return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_{name}"))
 
 
-def _extra(args, name, docs):
+def _extra(args, name, docs, database):
     extra = {"--reuse-data": True} if args.reuse_data else {}
     if args.max_others is not None:
         extra["--max-others"] = args.max_others
     if args.quick:  # keep the owners' saved results (`--docs-from`) for real runs
-        extra["--save"] = os.path.join(os.path.dirname(docs), f"bench-all-{name}-last.json")
+        extra["--save"] = os.path.join(os.path.dirname(docs), f"bench-all-{name}-{database.lower()}-last.json")
     for item in args.set:
         target, _, option = item.partition(":")
         if target == name:
@@ -206,7 +206,7 @@ def _extra(args, name, docs):
 
 
 def _one(args, docs, name, module, database, url, extra=None):
-    extra = {**_extra(args, name, docs), **(extra or {})}
+    extra = {**_extra(args, name, docs, database), **(extra or {})}
     argv, unsupported = all_plan.argv_for(name, module, quick=args.quick, database_url=url,
                                           redis_url=args.redis_url, extra=extra)
     print(f"\n=== {name} on {database}: python -m bench {name} {' '.join(argv)}", flush=True)
