@@ -41,11 +41,7 @@ QUICK_COMMON = {"--max-others": 1, "--quiet-timeout": 1}
 
 #: why a benchmark has no SQLite figures (read from its code; `all` runs SQLite only where a
 #: module says it can: a true `SQLITE` attribute, or "sqlite" in its --database-url help)
-POSTGRES_ONLY = {
-    "live": "several gunicorn processes (gevent streams, gthread pages) write chat, pins and a flash sale at "
-            "once; the schema is rebuilt with PostgreSQL's `DROP SCHEMA` and rows read with psycopg "
-            "(bench/live_seed.py)",
-}
+POSTGRES_ONLY = {}  # every benchmark of bench/ runs on both today
 DEFAULT_REASON = "its --database-url takes a PostgreSQL URL only"
 
 

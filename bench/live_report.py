@@ -3,6 +3,7 @@ import json
 from datetime import datetime, timezone
 
 from .docs import write_section
+from .live_sqlite import facts as sqlite_facts
 from .live_viewers import event_loop_name
 from .machine import facts as machine_facts
 
@@ -109,14 +110,16 @@ def print_results(results, verdicts):
         print("server log:", line)
 
 
-def write_docs(*, command, args, results, verdicts, url, gunicorn):
+def write_docs(*, command, args, results, verdicts, database, counts, gunicorn):
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = ["## Live room: 2,000 viewers on the event stream, pins, a flash sale", "", *_what(args), "",
+    title = "## Live room: 2,000 viewers on the event stream, pins, a flash sale"
+    out = [title + (" — on SQLite" if database.sqlite else ""), "", *_what(args), "", *_sqlite_intro(database, counts),
            f"Run on {when}:", "", "```sh", command, "```", "",
            "### Verdicts", "", _verdicts(verdicts), "",
            "### Pin to viewer", "", _table(PIN_HEAD, pin_rows(results)), "", *_pin_notes(args),
            *_discarded(results, args), "",
-           "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "", *_sale_notes(args), "",
+           "### Flash sale", "", _table(SALE_HEAD, sale_rows(results)), "", *_sale_notes(args, database), "",
+           *_wal_section(results),
            "### Memory", "", _table(MEM_HEAD, memory_rows(results)), "",
            "Per worker and master: peak RSS over the whole run (`VmHWM`); total: the highest sum of RSS over "
            "master and workers, sampled every 0.5 s. The load generator's own peak is its `VmHWM`.", ""]
@@ -124,14 +127,50 @@ def write_docs(*, command, args, results, verdicts, url, gunicorn):
     if errors:
         out += ["Errors in the servers' logs during this run:", ""] + [f"- {e}" for e in errors[:8]] + [""]
     out += ["### Setup", "", "| | |", "|---|---|"]
-    out += [f"| {k} | {v} |" for k, v in machine_facts(url).items()]
+    facts = sqlite_facts(database.url, database.meter_url) if database.sqlite else machine_facts(database.url)
+    out += [f"| {k} | {v} |" for k, v in facts.items()]
     out += [f"| gunicorn `{name}` | `{options}` |" for name, options in gunicorn.items()]
     out += [f"| viewers | {args.viewers:,}, starting to connect at {args.rate:.0f}/s from distinct loopback "
             f"addresses, {args.generator_procs} processes of `bench/live_viewers.py` ({event_loop_name()} event "
             "loop) |",
             f"| rounds | {args.rounds} per app, alternating; {args.pins} pins {args.pin_interval} s apart, then "
             "the flash sale with a pin every half interval |", ""]
-    return write_section("live", "\n".join(out))
+    return write_section("live-sqlite" if database.sqlite else "live", "\n".join(out))
+
+
+#: the rows a reader of the SQLite section wants counted: what the rounds and the sale use
+COUNTED = ("users", "api_tokens", "cooperatives", "products", "shows", "lineup_items")
+
+
+def _sqlite_intro(database, counts):
+    if not database.sqlite:
+        return []
+    data = ", ".join(f"{counts.get(t, 0):,} {t}" for t in COUNTED)
+    return [f"On SQLite: the app's gunicorn services (event streams and pages) share the file "
+            f"`{database.url}` in WAL mode, as the app configures it (`marketplace/core/db.py`). Its rows were "
+            f"seeded into `{database.meter_url}` exactly as the PostgreSQL run seeds them and copied "
+            f"(`bench/sqlite_copy.py`): {data}.", "",
+            "n/a on SQLite: the CPU of PostgreSQL backends in “others' CPU” (SQLite runs inside the gunicorn "
+            "workers, whose CPU is already counted as ours).", ""]
+
+
+WAL_HEAD = ("round", "WAL MB at start", "peak WAL MB", "WAL MB at end", "frames in WAL (probe)",
+            "checkpointed", "held back by a reader")
+
+
+def _wal_section(results):
+    rows = [(str(n), f"{w['first_bytes'] / 2**20:.1f}", f"{w['peak_bytes'] / 2**20:.1f}",
+             f"{w['last_bytes'] / 2**20:.1f}", str(w["probe"]["frames"]), str(w["probe"]["checkpointed"]),
+             str(w["probe"]["pinned"]))
+            for n, w in enumerate((r["wal"] for r in results["rounds"] if r.get("wal")), 1)]
+    if not rows:
+        return []
+    return ["### SQLite write-ahead log", "", _table(WAL_HEAD, rows), "",
+            "The WAL file's size, sampled every 0.5 s through each real-app round (viewers joining, pins, the "
+            "flash sale). Once the sale is over and every viewer still streams, the benchmark runs "
+            "`PRAGMA wal_checkpoint(PASSIVE)` from its own connection: a stream holding a read transaction "
+            "open would keep the frames after its snapshot from being checkpointed (“held back”), and the WAL "
+            "would then grow for as long as it streams.", ""]
 
 
 def _what(args):
@@ -184,10 +223,13 @@ def _pin_notes(args):
         "sockets when a pin goes out is spread over the cores."]
 
 
-def _sale_notes(args):
+def _sale_notes(args, database):
+    one_writer = (["", "On SQLite one transaction writes at a time (a checkout begins `BEGIN IMMEDIATE` and waits "
+                   "its turn up to the busy timeout); the target is the one stated for PostgreSQL."]
+                  if database.sqlite else [])
     return [
         f"Each sale: {args.buyers} buyers, one unit each (per-buyer limit 1), live quota {args.quota}, the "
         "product's stock equal to the quota (so a buyer after the quota gets 409 `insufficient_stock` rather "
         "than the regular price). “sold (counter)” is `lineup_items.sold`, “live units on orders” the "
         "units on live-price order lines not cancelled; the sale is exact when both equal the quota. Latency "
-        "is per buyer, from the barrier's release to the answer."]
+        "is per buyer, from the barrier's release to the answer."] + one_writer

@@ -11,16 +11,28 @@ machine would need where the latencies say what this one gave.
 import os
 import threading
 import time
+from contextlib import nullcontext
+from dataclasses import dataclass
 
-import psycopg
-
-from . import live_seed
+from . import live_seed, live_sqlite
 from .live_phase import Crowd, latencies, summary
 from .live_sale import flash_sale, pin, post_json
 from .machine import CpuMeter
-from .seed import libpq_url
+from .sqlite_copy import is_sqlite
 
 TARGET_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Database:
+    """The database under test (PostgreSQL or a SQLite file) and the PostgreSQL database
+    whose backends count as ours in the CPU meter (on SQLite: its source, idle in a round)."""
+    url: str
+    meter_url: str
+
+    @property
+    def sqlite(self) -> bool:
+        return is_sqlite(self.url)
 
 
 def cpu_seconds(servers) -> float:
@@ -37,20 +49,21 @@ def cpu_seconds(servers) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def bare_round(url, bare, args) -> dict:
+def bare_round(database, bare, args) -> dict:
     def pin_once(_k):
         started = time.monotonic()
         _, body = post_json(bare.port, "/pin", {})
         return started, body["id"]
 
-    with CpuMeter(url) as machine, Crowd(bare.port, "/events", args.viewers, args.rate, args.generator_procs) as crowd:
+    with CpuMeter(database.meter_url) as machine, \
+            Crowd(bare.port, "/events", args.viewers, args.rate, args.generator_procs) as crowd:
         joined = _join(crowd, bare, args)
         pins, pin_costs = _pins(args, [bare], pin_once)
         final = crowd.stop()
     return _result("bare", final, crowd, joined, machine, pin_costs, pins_idle=latencies(pins, final, args.viewers))
 
 
-def app_round(url, events, pages, show, tokens, args) -> dict:
+def app_round(database, events, pages, show, tokens, args) -> dict:
     servers = [events] if pages is events else [events, pages]
 
     def pin_once(k):
@@ -58,19 +71,26 @@ def app_round(url, events, pages, show, tokens, args) -> dict:
         return pin(pages.port, show.show_id, product, show.host_token)
 
     path = f"/api/v1/livestreams/{show.show_id}/events"
-    with CpuMeter(url) as machine, Crowd(events.port, path, args.viewers, args.rate, args.generator_procs) as crowd:
+    wal = live_sqlite.WalMeter(database.url) if database.sqlite else nullcontext()
+    with wal, CpuMeter(database.meter_url) as machine, \
+            Crowd(events.port, path, args.viewers, args.rate, args.generator_procs) as crowd:
         joined = _join(crowd, events, args)
         idle, pin_costs = _pins(args, servers, pin_once)
-        sale, during = _sale_while_pinning(url, pages, show, tokens, args)
+        sale, during = _sale_while_pinning(database.url, pages, show, tokens, args)
         time.sleep(args.pin_interval)  # the last pin's stragglers
+        # while every viewer still streams: can a checkpoint reach the end of the WAL?
+        probe = live_sqlite.checkpoint_probe(database.url) if database.sqlite else None
         final = crowd.stop()
-    ids = _pin_event_ids(url, show.show_id)
+    ids = live_seed.pin_event_ids(database.url, show.show_id)
     if len(ids) != len(idle) + len(during):
         raise RuntimeError(f"{len(idle) + len(during)} pins made but {len(ids)} pin events stored")
     result = _result("app", final, crowd, joined, machine, pin_costs,
                      pins_idle=latencies(list(zip(idle, ids)), final, args.viewers),
                      pins_sale=latencies(list(zip(during, ids[len(idle):])), final, args.viewers))
     result["sale"] = sale
+    if probe is not None:
+        result["wal"] = {**wal.summary(), "probe": probe}
+        print(f"    SQLite WAL: {_fmt_wal(result['wal'])}")
     return result
 
 
@@ -129,12 +149,6 @@ def sale(url, pages, show, tokens, label) -> dict:
     return outcome
 
 
-def _pin_event_ids(url, show_id) -> list[int]:
-    with psycopg.connect(libpq_url(url)) as conn:
-        return [r[0] for r in conn.execute("SELECT seq FROM show_events WHERE show_id = %s AND type = 'pin' "
-                                           "ORDER BY seq", (show_id,))]
-
-
 def _result(name, final, crowd, joined, machine, pin_costs, **pin_sets) -> dict:
     out = {"name": name, "viewers": crowd.viewers, "peak_streaming": crowd.peak_streaming,
            "open_at_stop": final.get("open_at_stop", 0), "errors": final.get("errors", {}), **joined,
@@ -150,6 +164,13 @@ def _result(name, final, crowd, joined, machine, pin_costs, **pin_sets) -> dict:
     if out["errors"]:
         print(f"    viewer errors: {out['errors']}")
     return out
+
+
+def _fmt_wal(w) -> str:
+    p = w["probe"]
+    return (f"{w['first_bytes'] / 2**20:.1f} MB at the start, peak {w['peak_bytes'] / 2**20:.1f} MB, "
+            f"{w['last_bytes'] / 2**20:.1f} MB at the end; checkpoint while streaming: {p['checkpointed']} of "
+            f"{p['frames']} frames ({p['pinned']} held back by a reader's snapshot)")
 
 
 def _fmt(s):

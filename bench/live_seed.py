@@ -94,19 +94,35 @@ def _product(title, price_fen, stock):
 
 def sold_in_database(url: str, show_id: int, product_id: int) -> dict:
     """What the database says the sale sold: the lineup row's counter, the units on
-    live-price order lines not cancelled, and the product's stock left."""
-    import psycopg
-
-    from .seed import libpq_url
-
-    with psycopg.connect(libpq_url(url)) as conn:
-        row = conn.execute(
-            "SELECT li.quota, li.sold, p.stock, "
-            "(SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol JOIN orders o ON o.id = ol.order_id "
-            " WHERE ol.livestream_id = li.show_id AND ol.product_id = li.product_id AND o.status <> 'cancelled'), "
-            "(SELECT count(*) FROM order_lines ol WHERE ol.product_id = li.product_id AND ol.livestream_id IS NULL) "
-            "FROM lineup_items li JOIN products p ON p.id = li.product_id "
-            "WHERE li.show_id = %s AND li.product_id = %s", (show_id, product_id)).fetchone()
+    live-price order lines not cancelled, and the product's stock left. The same SQL on
+    PostgreSQL and SQLite (SQLAlchemy, not psycopg, so a SQLite run reads its own file)."""
+    row = query(url, "SELECT li.quota, li.sold, p.stock, "
+                "(SELECT coalesce(sum(ol.quantity), 0) FROM order_lines ol JOIN orders o ON o.id = ol.order_id "
+                " WHERE ol.livestream_id = li.show_id AND ol.product_id = li.product_id AND o.status <> 'cancelled'), "
+                "(SELECT count(*) FROM order_lines ol "
+                " WHERE ol.product_id = li.product_id AND ol.livestream_id IS NULL) "
+                "FROM lineup_items li JOIN products p ON p.id = li.product_id "
+                "WHERE li.show_id = :show AND li.product_id = :product", show=show_id, product=product_id)[0]
     quota, sold, stock, live_units, regular_lines = row
     return {"quota": quota, "sold_counter": sold, "live_units": int(live_units), "stock_left": stock,
             "regular_price_lines": regular_lines}
+
+
+def pin_event_ids(url: str, show_id: int) -> list[int]:
+    """The numbers of the show's stored pin events, in order."""
+    return [r[0] for r in query(url, "SELECT seq FROM show_events WHERE show_id = :show AND type = 'pin' "
+                                     "ORDER BY seq", show=show_id)]
+
+
+def query(url: str, sql: str, **params) -> list[tuple]:
+    """Rows of one read on the database at `url` (PostgreSQL or SQLite), on a connection of its own."""
+    from sqlalchemy import create_engine, text
+
+    from .sqlite_copy import engine_url
+
+    engine = create_engine(engine_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()

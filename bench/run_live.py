@@ -14,25 +14,35 @@ is the sale's own baseline.
 Targets (issue 4): one 2-core machine holds at least 2,000 concurrent viewers; a pin
 reaches 99 % of them within 1 s; the flash sale sells exactly its quota (counted in the
 database). Issue 7: peak memory per web worker under load at most 200 MB.
+
+With `--database-url sqlite:///PATH` the same run goes to a SQLite file that every
+gunicorn process shares (bench/live_sqlite.py: the rows are seeded into --source-url
+and copied; the write-ahead log is watched) and writes its own section, `live-sqlite`.
 """
 import os
 import tempfile
 from contextlib import ExitStack
 
-from . import live_seed
+from . import live_seed, live_sqlite
 from .live_report import print_results, write_docs
-from .live_rounds import app_round, bare_round, sale
+from .live_rounds import Database, app_round, bare_round, sale
 from .live_servers import Gunicorn, LocalStripe, MemoryMeter, events_options, pages_options, peak_rss_kb
 from .machine import wait_until_quiet
+from .sqlite_copy import is_sqlite
 
 HELP = "live room: 2,000 SSE viewers, pin latency, a flash sale under load, memory"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_live"
 TARGET_VIEWERS, TARGET_SHARE, WORKER_MB = 2000, 0.99, 200
+SQLITE = True  # sqlite:///PATH: the same rows, copied from the seeded --source-url (bench/live_sqlite.py)
 
 
 def add_arguments(p):
     p.add_argument("--database-url", default=DEFAULT_URL,
-                   help="PostgreSQL database to (re)build and seed; its public schema is DROPPED "
+                   help="database the app runs on: PostgreSQL, (re)built and seeded, its public schema DROPPED; "
+                        "or sqlite:///PATH, a SQLite file rebuilt from the app's migrations and filled with the "
+                        "rows seeded into --source-url (default: %(default)s)")
+    p.add_argument("--source-url", default=DEFAULT_URL,
+                   help="with a SQLite --database-url: the PostgreSQL database seeded and copied from "
                         "(default: %(default)s)")
     p.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0",
                    help="Redis for the fan-out and rate limits (default: $REDIS_URL or %(default)s)")
@@ -71,8 +81,13 @@ def add_arguments(p):
 def run(args, command):
     url = args.database_url
     shows = 1 + args.rounds * (args.retries + 1)  # a repeated app round needs a show of its own
-    print(f"seeding {url} ({shows} live shows, {args.buyers} buyers) ...")
-    world = live_seed.seed(url, shows, args.buyers, args.quota)
+    if is_sqlite(url):
+        world, counts = live_sqlite.prepare(url, args.source_url, shows, args.buyers, args.quota)
+        database = Database(url, meter_url=args.source_url)
+    else:
+        print(f"seeding {url} ({shows} live shows, {args.buyers} buyers) ...")
+        world, counts = live_seed.seed(url, shows, args.buyers, args.quota), None
+        database = Database(url, meter_url=url)
     spare_shows = iter(world.shows[1:])
     logs = args.logs or tempfile.mkdtemp(prefix="bench-live-logs-")
     os.makedirs(logs, exist_ok=True)
@@ -88,9 +103,9 @@ def run(args, command):
         for rnd in range(args.rounds):
             for name in (("bare", "app") if rnd % 2 == 0 else ("app", "bare")):
                 print(f"round {rnd + 1}/{args.rounds}: {name}, {args.viewers} viewers ...")
-                done = _quiet_round(url, args, results, name, lambda: (
-                    bare_round(url, bare, args) if name == "bare" else
-                    app_round(url, events, pages, next(spare_shows), world.buyer_tokens, args)))
+                done = _quiet_round(database, args, results, name, lambda: (
+                    bare_round(database, bare, args) if name == "bare" else
+                    app_round(database, events, pages, next(spare_shows), world.buyer_tokens, args)))
                 if "sale" in done:
                     results["sales"].append(done.pop("sale"))
                 results["rounds"].append(done)
@@ -99,17 +114,18 @@ def run(args, command):
     verdicts = evaluate(results, args)
     print_results(results, verdicts)
     if args.write_docs:
-        print("wrote", write_docs(command=command, args=args, results=results, verdicts=verdicts, url=url,
-                                  gunicorn={name: " ".join(s.options) for name, s in servers.items()}))
+        gunicorn = {name: " ".join(s.options) for name, s in servers.items()}
+        print("wrote", write_docs(command=command, args=args, results=results, verdicts=verdicts,
+                                  database=database, counts=counts, gunicorn=gunicorn))
     return 0 if all(v["ok"] for v in verdicts) else 1
 
 
-def _quiet_round(url, args, results, name, measure) -> dict:
+def _quiet_round(database, args, results, name, measure) -> dict:
     """One round on a quiet machine: wait until other processes use at most --max-others
     of the CPUs, measure, and measure again (up to --retries times) if they took more
     than that during the round; the rounds set aside are listed in the results."""
     for attempt in range(args.retries + 1):
-        waited = wait_until_quiet(url, args.max_others, args.quiet_timeout)
+        waited = wait_until_quiet(database.meter_url, args.max_others, args.quiet_timeout)
         done = measure()
         done.update(attempt=attempt + 1, waited_s=waited)
         if done["others_cpu"] <= args.max_others or attempt == args.retries:
