@@ -1,4 +1,7 @@
 """Column types and helpers shared by every domain's models."""
+import sqlite3
+import sys
+import time
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, types
@@ -33,13 +36,43 @@ class UTCDateTime(types.TypeDecorator):
         return value.astimezone(timezone.utc)
 
 
+#: how long a statement waits for SQLite's write lock before "database is locked"
+BUSY_SECONDS = 30.0
+SQLITE_BUSY = 5  # the plain code: SQLite would call its busy handler (not BUSY_SNAPSHOT & co.)
+
+
+def _gevent_patched() -> bool:
+    """Is this a gevent worker (time.sleep switches greenlets)?"""
+    monkey = sys.modules.get("gevent.monkey")
+    return bool(monkey and monkey.is_module_patched("time"))
+
+
+def _waiting_cooperatively(run):
+    """Run a statement, and while SQLite answers SQLITE_BUSY (another process holds the
+    write lock) try again after a sleep that lets the worker's other greenlets run,
+    until BUSY_SECONDS have passed. SQLite's own busy_timeout sleeps inside the C
+    library, which in a gevent worker stops every stream of the process for as long
+    as another process writes (a flash sale's checkouts). A statement that got
+    SQLITE_BUSY changed nothing, so running it again is safe."""
+    deadline, pause = time.monotonic() + BUSY_SECONDS, 0.001
+    while True:
+        try:
+            return run()
+        except sqlite3.OperationalError as err:
+            if getattr(err, "sqlite_errorcode", None) != SQLITE_BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
 def configure_sqlite(engine) -> None:
     """SQLite as a multi-threaded server database: WAL so readers never wait,
     a busy timeout, foreign keys on, and BEGIN IMMEDIATE for requests that change
     things (POST, PUT, PATCH, DELETE), so a transaction that reads and then writes
     (a checkout) waits its turn instead of failing with "database is locked" when
     another writer got there first. Page views and event streams begin deferred
-    and never hold the write lock."""
+    and never hold the write lock. In a gevent worker the waiting for the lock is
+    done in Python (_waiting_cooperatively), so one stream's write never freezes the others."""
     from flask import has_request_context, request
     from sqlalchemy import event
 
@@ -48,7 +81,7 @@ def configure_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={0 if _gevent_patched() else int(BUSY_SECONDS * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -56,6 +89,27 @@ def configure_sqlite(engine) -> None:
     def _on_begin(connection):
         writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+    @event.listens_for(engine, "do_execute")
+    def _execute(cursor, statement, parameters, _context):
+        if _gevent_patched():
+            _waiting_cooperatively(lambda: cursor.execute(statement, parameters))
+            return True  # done: SQLAlchemy does not execute it again
+        return None
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _execute_no_params(cursor, statement, _context):
+        if _gevent_patched():
+            _waiting_cooperatively(lambda: cursor.execute(statement))
+            return True
+        return None
+
+    @event.listens_for(engine, "do_executemany")
+    def _executemany(cursor, statement, parameters, _context):
+        if _gevent_patched():
+            _waiting_cooperatively(lambda: cursor.executemany(statement, parameters))
+            return True
+        return None
 
 
 def str_enum(enum_class, length: int = 24):
