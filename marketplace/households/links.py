@@ -2,9 +2,10 @@
 the proposer (two-person rule). A change is a new version; shares on a product
 never add up to more than 100%."""
 import uuid
+from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import Date, bindparam, func, or_, select
 
 from ..catalog.models import Product
 from ..core.clock import local_today
@@ -141,11 +142,19 @@ def share_summary(product) -> tuple[int, int, int]:
     """(total basis points, number of households, fixed fen per unit) of approved links in
     force today on this product, for the buyer-facing "n% of this sale goes to N households";
     one statement, as the product page asks for it on every view."""
-    today = local_today()
-    rows = db.session.execute(select(func.coalesce(func.sum(BenefitLink.share_bp), 0),
-                                     func.count(func.distinct(BenefitLink.household_id)),
-                                     func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
-        BenefitLink.cooperative_id == product.cooperative_id, BenefitLink.status == LinkStatus.approved,
-        BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),
-        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == product.id))).one()
+    rows = db.session.execute(_share_summary_statement(), {
+        "coop_id": product.cooperative_id, "product_id": product.id, "today": local_today()}).one()
     return int(rows[0]), int(rows[1]), int(rows[2])
+
+
+@cache
+def _share_summary_statement():
+    """Built once (the product and the day are parameters): building it took more CPU than
+    PostgreSQL took to run it."""
+    today = bindparam("today", type_=Date)
+    return select(func.coalesce(func.sum(BenefitLink.share_bp), 0),
+                  func.count(func.distinct(BenefitLink.household_id)),
+                  func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
+        BenefitLink.cooperative_id == bindparam("coop_id"), BenefitLink.status == LinkStatus.approved,
+        BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),
+        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == bindparam("product_id")))
