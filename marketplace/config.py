@@ -23,7 +23,7 @@ def from_environment(config_class) -> dict:
         "SECRET_KEY": _env("SECRET_KEY", config_class.SECRET_KEY),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL"),  # None -> SQLite in instance/
         "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_STORAGE_URI": redis_url or "inline-memory://",  # core/rate_limit_storage.py
         "BASE_URL": _env("BASE_URL", "http://127.0.0.1:" + _env("PORT", "5000")),
         "MAIL_URL": _env("MAIL_URL"),
         "MAIL_FROM": _env("MAIL_FROM", "noreply@marketplace.example"),
@@ -54,7 +54,7 @@ class BaseConfig:
     SECRET_KEY = None  # from the environment; required outside demo and tests
     SQLALCHEMY_DATABASE_URI = None
     REDIS_URL = None
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "inline-memory://"
     MAIL_URL = None  # smtp://user:pass@host:port ; None -> mail is printed to the log
     MAIL_FROM = "noreply@marketplace.example"
     BASE_URL = "http://127.0.0.1:5000"  #: where the site is reached; for links in mails
@@ -66,7 +66,10 @@ class BaseConfig:
     CHAT_RATE_LIMIT = "20 per minute"
     MONITORING_DROP_PCT = 30  #: income in the last 3 months this much below the 3 before opens a case
     CASE_MEASURE_DAYS = 30  #: an assistance measure is due this many days after a case opens
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: no pool_pre_ping: a connection is pinged before use only after DB_PING_AFTER_IDLE_SECONDS
+    #: idle in the pool (core/pool_ping.py), not on every request
+    SQLALCHEMY_ENGINE_OPTIONS = {}
+    DB_PING_AFTER_IDLE_SECONDS = 1.0
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024  #: bytes; larger requests get 413
     MAX_IMAGE_BYTES = 10 * 1024 * 1024
     MAX_IMAGE_PIXELS = 40_000_000  #: larger images are refused as decompression bombs
@@ -130,7 +133,7 @@ class DemoConfig(BaseConfig):
 class TestConfig(BaseConfig):
     TESTING = True
     SECRET_KEY = "test-secret-key"
-    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_STORAGE_URI = "inline-memory://"
     CHECKOUT_RATE_LIMIT = "10000 per minute"  # the concurrency tests fire many from one address
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # tests only: hashing speed is not under test
     PAYMENTS_PROVIDER = "demo"

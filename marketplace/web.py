@@ -107,7 +107,7 @@ def _register_errors(app):
     @app.errorhandler(OperationalError)
     def database_unavailable(err):
         # the database went away (restart, failover, a dropped connection): this request's
-        # transaction is lost, the pool drops the dead connection (pool_pre_ping checks the
+        # transaction is lost, the pool drops the dead connection (core/pool_ping checks the
         # others) and the next request reconnects. Say so; it is not a bug in the request.
         log.warning("database unavailable on %s %s: %s", request.method, request.path, err.orig or err)
         try:

@@ -59,7 +59,7 @@ def create_token(body):
 @blp.doc(security=BEARER)
 def revoke_token():
     require_user()
-    services.revoke_api_token(g.api_token)
+    services.revoke_api_token(g.api_token_id)
     db.session.commit()
 
 

@@ -33,18 +33,19 @@ def list_envelope(item_schema):
 
 
 def api_user():
-    """The user behind the bearer token, or None. Cached per request."""
+    """The user behind the bearer token, or None. Cached per request, with the token's
+    id in g.api_token_id."""
     if "api_user" not in g:
         from ..auth.services import user_for_api_token
 
-        g.api_user, g.api_token = None, None
+        g.api_user, g.api_token_id = None, None
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme.lower() == "bearer" and raw.strip():
             found = user_for_api_token(raw.strip())
             if found is None:
                 raise Unauthorized(_l("The token is invalid, expired or revoked."), code="invalid_token")
-            g.api_user, g.api_token = found
+            g.api_user, g.api_token_id = found
     return g.api_user
 
 

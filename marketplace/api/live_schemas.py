@@ -17,7 +17,7 @@ ROOM_EVENT = {"type": "object", "required": ["data"], "properties": {
 
 class LivestreamListQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(["upcoming", "live", "ended"]))
-    cooperative_id = fields.Integer(validate=validate.Range(min=1, max=2**31))
+    cooperative_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))  # the column is INTEGER
 
 
 class LineupItemIn(Schema):

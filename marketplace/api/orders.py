@@ -60,7 +60,7 @@ def _own_checkout(checkout_id, user) -> Checkout:
 
 @blp.route("/checkouts", methods=["POST"])
 @limiter.limit(lambda: current_app.config["CHECKOUT_RATE_LIMIT"])
-@blp.arguments(CheckoutIn)
+@blp.arguments(CheckoutIn())  # an instance: webargs would build one from a class on every request
 @blp.response(201, CheckoutSchema)
 @blp.doc(security=BEARER)
 def create_checkout(body):

@@ -44,6 +44,12 @@ def _note_bulk_changes(state):
             state.session.info[FLAG] = True
 
 
+def note_bulk_write(session) -> None:
+    """A statement run on the session's connection wrote to WATCHED_TABLES (the checkout's
+    stock in orders.placing_pg): the commit invalidates as for the session's own writes."""
+    session.info[FLAG] = True
+
+
 @event.listens_for(Session, "after_commit")
 def _invalidate(session):
     if session.info.pop(FLAG, False) and has_app_context():

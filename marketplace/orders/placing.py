@@ -2,8 +2,9 @@
 
 The products are read once (one query for every line); a sold-out product is refused
 there, before anything is written. The checkout, its orders (one per cooperative),
-their lines and the audit record are then written with Core INSERTs built once per
-process: no ORM unit of work, no objects for the session to track and expire. The
+their lines and the audit record are then written with Core statements built once per
+process (on PostgreSQL one `WITH … INSERT` statement, placing_pg): no ORM unit of
+work, no objects for the session to track and expire. The
 stock is taken last by the guarded single statement of `stock.take_stock`, so the
 product's row is locked only from that UPDATE to the COMMIT, and a buyer who loses the
 race there leaves nothing behind but a rolled-back transaction.
@@ -28,7 +29,7 @@ from ..core.errors import Conflict, Invalid
 from ..core.money import DEFAULT_CURRENCY
 from ..core.validation import Checker
 from ..extensions import db
-from . import pricing, stock
+from . import placing_pg, pricing, stock
 from .events import checkout_placed
 from .models import Checkout, CheckoutStatus, Order, OrderLine, OrderStatus
 
@@ -99,8 +100,19 @@ def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
     shipping = check_address(address)
     products = _load_products(lines)
     prices = _price_lines(buyer, lines, products)
-    placed = _write(buyer, lines, products, prices, shipping, provider, payment_intent_id)
-    _take_stock(lines, products)
+    regular = [w for w in lines if w.livestream_id is None]  # (live lines took their show's quota)
+    connection = db.session.connection()
+    # On PostgreSQL a checkout of one regular line (a flash sale's "buy") counts it for
+    # the buyer and takes its stock in the statement that writes the rows (placing_pg).
+    # More lines take their stock one guarded UPDATE at a time, in product order.
+    folded = regular[0] if connection.dialect.name == "postgresql" and len(regular) == 1 else None
+    if folded is None:
+        _count_for_buyer(buyer, regular, products)
+    placed, done = _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
+                          folded)
+    if folded is not None:
+        _count_for_buyer(buyer, regular, products, counted=done["counted"])
+    _take_stock(lines, products, taken=done.get("taken"))
     checkout_placed.send(placed.id)
     return placed
 
@@ -160,10 +172,15 @@ def _not_enough(product) -> Conflict:
     return Conflict(_l("Not enough “%(title)s” left.", title=product.title), code="insufficient_stock")
 
 
+def _over_limit(product) -> Conflict:
+    return Conflict(_l("You can buy at most %(n)d of “%(title)s”.", n=product.per_buyer_limit, title=product.title),
+                    code="per_buyer_limit")
+
+
 def _price_lines(buyer, lines, products) -> dict:
     """The unit price of each line: the live show's (its quota taken now) or the
-    product's. Regular lines count against the buyer's per-product limit here; their
-    stock is taken last, by _take_stock."""
+    product's. Regular lines count against the buyer's per-product limit
+    (_count_for_buyer); their stock is taken last, by _take_stock."""
     prices = {}
     for w in lines:
         product = products[w.product_id]
@@ -175,18 +192,30 @@ def _price_lines(buyer, lines, products) -> dict:
         prices[id(w)] = product.price_fen
         if product.stock < w.quantity:  # sold out as last committed: fail fast, before any write or lock
             raise _not_enough(product)
-        if not stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit):
-            raise Conflict(_l("You can buy at most %(n)d of “%(title)s”.", n=product.per_buyer_limit,
-                              title=product.title), code="per_buyer_limit")
+        if product.per_buyer_limit is not None and w.quantity > product.per_buyer_limit:
+            raise _over_limit(product)  # (more than the limit in one line: no count to ask)
     return prices
 
 
-def _take_stock(lines, products) -> None:
-    """The guarded UPDATE of each regular line, after every other write of the checkout.
+def _count_for_buyer(buyer, regular, products, counted: set | None = None) -> None:
+    """Count each regular line against the buyer's per-product limit: one guarded
+    statement each, or `counted` (product ids) when placing_pg's statement did it."""
+    for w in regular:
+        product = products[w.product_id]
+        ok = (w.product_id in counted if counted is not None
+              else stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit))
+        if not ok:
+            raise _over_limit(product)
+
+
+def _take_stock(lines, products, taken: set | None = None) -> None:
+    """The guarded UPDATE of each regular line, after every other write of the checkout
+    (or `taken`, the product ids whose stock placing_pg's statement took, last in it).
     It locks the product's row until the commit, and everyone buying that product
     waits for the lock: the shorter this window, the faster a flash sale sells."""
     for w in lines:
-        if w.livestream_id is None and not stock.take_stock(w.product_id, w.quantity):
+        if w.livestream_id is None and not (w.product_id in taken if taken is not None
+                                            else stock.take_stock(w.product_id, w.quantity)):
             raise _not_enough(products[w.product_id])
 
 
@@ -199,20 +228,16 @@ def _insert(table, returning: bool):
     return stmt.returning(table.c.id, sort_by_parameter_order=True) if returning else stmt
 
 
-def _write(buyer, lines, products, prices, shipping, provider, payment_intent_id) -> Placed:
-    """The checkout, one order per cooperative, their lines and the audit record: four
-    INSERTs whatever the number of orders and lines."""
+def _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
+           folded: WantedLine | None) -> tuple[Placed, dict]:
+    """The checkout, one order per cooperative, their lines and the audit record:
+    one statement on PostgreSQL (placing_pg, with the `folded` line's count and
+    stock), four INSERTs elsewhere, whatever the number of orders and lines."""
     now = utcnow()
-    run = db.session.connection().execute
     placed = Placed(id=0, buyer_id=buyer.id, amount_fen=sum(prices[id(w)] * w.quantity for w in lines),
                     currency=DEFAULT_CURRENCY, created_at=now,
                     expires_at=now + timedelta(minutes=current_app.config["RESERVATION_MINUTES"]),
                     provider=provider, payment_intent_id=payment_intent_id, orders=[])
-    placed.id = run(_insert(Checkout.__table__, True), [{
-        "buyer_id": buyer.id, "status": CheckoutStatus.pending_payment, "amount_fen": placed.amount_fen,
-        "currency": placed.currency, "expires_at": placed.expires_at, "shipping_address": shipping,
-        "provider": provider, "payment_intent_id": payment_intent_id, "created_at": now}]).scalar_one()
-
     by_coop = defaultdict(list)
     for w in lines:
         by_coop[products[w.product_id].cooperative_id].append(w)
@@ -221,8 +246,22 @@ def _write(buyer, lines, products, prices, shipping, provider, payment_intent_id
             id=0, cooperative_id=coop_id, cooperative_name=products[coop_lines[0].product_id].cooperative_name,
             subtotal_fen=sum(prices[id(w)] * w.quantity for w in coop_lines),
             lines=[_line(w, products[w.product_id], prices[id(w)]) for w in coop_lines]))
+    ip = request.remote_addr if has_request_context() else None
+    if connection.dialect.name == "postgresql":
+        limit = products[folded.product_id].per_buyer_limit if folded is not None else None
+        return placed, placing_pg.write(connection, placed, shipping, now, ip, folded, limit)
+    _insert_each(connection.execute, placed, shipping, now, ip)
+    return placed, {}
+
+
+def _insert_each(run, placed, shipping, now, ip) -> None:
+    """The four INSERTs (checkout, orders, lines, audit record), filling in the ids."""
+    placed.id = run(_insert(Checkout.__table__, True), [{
+        "buyer_id": placed.buyer_id, "status": CheckoutStatus.pending_payment, "amount_fen": placed.amount_fen,
+        "currency": placed.currency, "expires_at": placed.expires_at, "shipping_address": shipping,
+        "provider": placed.provider, "payment_intent_id": placed.payment_intent_id, "created_at": now}]).scalar_one()
     order_ids = run(_insert(Order.__table__, True), [{
-        "checkout_id": placed.id, "cooperative_id": o.cooperative_id, "buyer_id": buyer.id,
+        "checkout_id": placed.id, "cooperative_id": o.cooperative_id, "buyer_id": placed.buyer_id,
         "status": OrderStatus.pending_payment, "subtotal_fen": o.subtotal_fen, "refunded_fen": 0, "created_at": now}
         for o in placed.orders]).scalars().all()
     for order, order_id in zip(placed.orders, order_ids, strict=True):
@@ -235,11 +274,9 @@ def _write(buyer, lines, products, prices, shipping, provider, payment_intent_id
         line.id = line_id
 
     run(_insert(AuditRecord.__table__, False), [{
-        "created_at": now, "actor_id": buyer.id, "action": "checkout.place", "object_type": Checkout.__tablename__,
-        "object_id": placed.id, "before": None, "after": {"amount_fen": placed.amount_fen,
-                                                          "orders": [o.id for o in placed.orders]},
-        "ip": request.remote_addr if has_request_context() else None}])
-    return placed
+        "created_at": now, "actor_id": placed.buyer_id, "action": "checkout.place",
+        "object_type": Checkout.__tablename__, "object_id": placed.id, "before": None,
+        "after": {"amount_fen": placed.amount_fen, "orders": [o.id for o in placed.orders]}, "ip": ip}])
 
 
 def _line(wanted, product, unit_price_fen) -> PlacedLine:

@@ -3,6 +3,8 @@
 `UPDATE products SET stock = stock - n WHERE id = ? AND stock >= n` either takes
 all n units or none, whatever other transactions do at the same moment, on
 SQLite and PostgreSQL alike; the CHECK (stock >= 0) constraint backs it up.
+(On PostgreSQL a one-line checkout runs the same two guarded statements inside its
+one `WITH` statement: orders/placing_pg.py.)
 
 The statements a checkout runs are built once per process (functools.cache) and
 run with parameters: building a SQLAlchemy statement costs more Python time than

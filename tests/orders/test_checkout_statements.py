@@ -1,0 +1,82 @@
+"""What a checkout sends to the database: on PostgreSQL the rows, the per-buyer count
+and the guarded stock UPDATE of a one-line checkout go in one statement
+(orders/placing_pg.py); everywhere the rows and the caches' invalidation are the same."""
+from types import SimpleNamespace
+
+from sqlalchemy import event, select
+
+from marketplace.core import page_cache
+from marketplace.core.audit import AuditRecord
+from marketplace.extensions import db
+from marketplace.orders.models import BuyerProductCount
+from tests.orders.helpers import place, stock
+
+
+def _statements_of(app, call):
+    with app.app_context():
+        engine = db.engine
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(" ".join(statement.split())[:60])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return response, seen
+
+
+def test_a_one_line_checkout_is_three_statements_on_postgresql(app, api, make):
+    buyer, product = make.user(), make.product(stock=5, per_buyer_limit=2)
+    api("get", "/me", user=buyer)  # the token exists before the measured request
+    response, seen = _statements_of(app, lambda: place(api, buyer, (product, 2)))
+    assert response.status_code == 201, response.get_json()
+    writes = [s for s in seen if not s.startswith(("SELECT", "INSERT INTO api_tokens", "BEGIN"))]
+    if db.engine.dialect.name == "postgresql":
+        assert len(writes) == 1 and writes[0].startswith("WITH new_checkout"), seen
+    else:
+        assert len(writes) == 6, seen  # count, checkout, orders, lines, audit record, stock
+    assert stock(product) == 3
+    refused = place(api, buyer, (product, 1))  # the limit of 2 is reached: refused by the same statement
+    assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "per_buyer_limit"
+    assert stock(product) == 3
+
+
+def test_a_one_line_checkout_that_loses_the_race_for_the_last_units_writes_nothing(app, api, make, monkeypatch):
+    """The stock read says there is enough, the guarded UPDATE finds less: 409, no checkout."""
+    from marketplace.orders import placing
+
+    buyer, product = make.user(), make.product(stock=0)
+    load = placing._load_products
+
+    def stale(lines):  # the rows as read before another buyer took the last unit
+        return {pid: SimpleNamespace(**{**row._mapping, "stock": 1}) for pid, row in load(lines).items()}
+
+    monkeypatch.setattr(placing, "_load_products", stale)
+    audit_before = db.session.scalar(select(db.func.count()).select_from(AuditRecord))
+    db.session.commit()
+    response = place(api, buyer, (product, 1))
+    assert response.status_code == 409 and response.get_json()["error"]["code"] == "insufficient_stock"
+    assert db.session.scalar(select(db.func.count()).select_from(AuditRecord)) == audit_before
+    assert db.session.scalar(select(db.func.count()).select_from(BuyerProductCount)) == 0
+    assert stock(product) == 0
+
+
+def test_taking_stock_at_checkout_empties_the_storefront_caches(app, api, make, monkeypatch):
+    buyer, product = make.user(), make.product(stock=5)
+    emptied = []
+    monkeypatch.setattr(page_cache, "invalidate", lambda: emptied.append(True))
+    assert place(api, buyer, (product, 1)).status_code == 201
+    assert emptied
+
+
+def test_the_audit_record_names_the_amount_and_every_order(app, api, make):
+    buyer, rice, tea = make.user(), make.product(price_fen=1990, stock=5), make.product(price_fen=3500, stock=5)
+    body = place(api, buyer, (rice, 2), (tea, 1)).get_json()
+    record = db.session.scalar(select(AuditRecord).where(AuditRecord.action == "checkout.place",
+                                                         AuditRecord.object_id == body["id"]))
+    by_coop = sorted(body["orders"], key=lambda o: o["cooperative_id"])
+    assert record.actor_id == buyer.id and record.object_type == "checkouts"
+    assert record.after == {"amount_fen": 2 * 1990 + 3500, "orders": [o["id"] for o in by_coop]}
