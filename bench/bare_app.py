@@ -25,6 +25,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, contains_eager, mapped_column, relationship
 
+from marketplace.core.pool_ping import ping_after_idle
+
 db = SQLAlchemy()
 
 
@@ -61,8 +63,9 @@ def create_app(url=None):
     app = Flask(__name__)
     url = url or os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/bench")
     app.config["SQLALCHEMY_DATABASE_URI"] = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}  # as the real app
     db.init_app(app)
+    with app.app_context():  # connections checked as the real app checks them (marketplace/__init__.py)
+        ping_after_idle(db.engine)
     page = app.jinja_env.from_string(PAGE)  # compiled once, as render_template caches files
 
     @app.get("/bare")
