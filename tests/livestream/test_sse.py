@@ -64,7 +64,10 @@ def test_events_published_while_streaming_arrive_in_order(app, client, world):
         deadline = time.monotonic() + 5
         while app.extensions["broker"].count(channel(show_id)) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)  # until the viewer's stream is subscribed
-        with app.app_context():
+        # as the host's pin request does: a POST, whose transaction takes SQLite's write lock at
+        # BEGIN (core/db.py); a plain app context would begin deferred, read, then find that the
+        # viewer's stream wrote in between ("database is locked" at once, now and then)
+        with app.test_request_context("/", method="POST"):
             from marketplace.auth.models import User
             show, host = db.session.get(Show, show_id), db.session.get(User, owner_id)
             services.pin(host, show, product_id)
@@ -197,7 +200,10 @@ def test_a_stream_whose_broker_missed_events_reads_them_when_told_to_resync(app,
         deadline = time.monotonic() + 5
         while broker.count(channel(show_id)) == 0 and time.monotonic() < deadline:
             time.sleep(0.05)  # until the viewer's stream is subscribed
-        with app.app_context():
+        # as the host's pin request does: a POST, whose transaction takes SQLite's write lock at
+        # BEGIN (core/db.py); a plain app context would begin deferred, read, then find that the
+        # viewer's stream wrote in between ("database is locked" at once, now and then)
+        with app.test_request_context("/", method="POST"):
             from marketplace.auth.models import User
             monkeypatch.setattr(broker, "publish", lambda *a: None)  # the other process, Redis away
             services.pin(db.session.get(User, owner_id), db.session.get(Show, show_id), product_id)
