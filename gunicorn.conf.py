@@ -3,9 +3,10 @@
 Two services run from this one file, chosen by GUNICORN_ROLE (docs/deploy.md):
 
     GUNICORN_ROLE=pages  gunicorn        # pages, forms, the JSON API: gthread, 127.0.0.1:8000
-    GUNICORN_ROLE=events gunicorn        # live-room event streams only: gevent, 127.0.0.1:8001
+    GUNICORN_ROLE=events gunicorn        # live-room event streams and host controls: gevent, 127.0.0.1:8001
 
-The reverse proxy sends /api/v1/livestreams/<id>/events to `events` and all else to
+The reverse proxy sends /api/v1/livestreams/<id>/events, and the host's start / end / pin
+(so a pin never queues behind a flash sale's checkouts), to `events` and all else to
 `pages`. Why two pools and not one: an event stream holds its connection for as long
 as the viewer watches. In a gthread worker that is a whole thread, so 2 workers x 4
 threads would be full with 8 viewers and the pages behind them would wait. A gevent

@@ -174,8 +174,10 @@ def _wal_section(results):
 
 
 def _what(args):
+    pins = ("together with the host's pins, as the proxy of docs/deploy.md sends them" if args.pins_to == "events"
+            else "(the host's pins go to the pages service: `--pins-to pages`)")
     layout = ("the production layout of `gunicorn.conf.py`: the event streams on a gevent service "
-              "(`GUNICORN_ROLE=events`), pages and the JSON API, so the host's pins and the buyers' checkouts, "
+              f"(`GUNICORN_ROLE=events`) {pins}; pages and the rest of the JSON API, so the buyers' checkouts, "
               "on a gthread service (`GUNICORN_ROLE=pages`)" if args.layout == "split" else
               "one gevent pool for the event streams, pages and the JSON API (`GUNICORN_ROLE=all`)")
     return [

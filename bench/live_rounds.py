@@ -65,10 +65,13 @@ def bare_round(database, bare, args) -> dict:
 
 def app_round(database, events, pages, show, tokens, args) -> dict:
     servers = [events] if pages is events else [events, pages]
+    # the proxy sends the host's live controls to the events service (docs/deploy.md): a pin
+    # must not queue behind a flash sale's checkouts on the pages service
+    host = events if args.pins_to == "events" else pages
 
     def pin_once(k):
         product = show.other_product_id if k % 2 == 0 else show.flash_product_id
-        return pin(pages.port, show.show_id, product, show.host_token)
+        return pin(host.port, show.show_id, product, show.host_token)
 
     path = f"/api/v1/livestreams/{show.show_id}/events"
     wal = live_sqlite.WalMeter(database.url) if database.sqlite else nullcontext()
@@ -76,7 +79,7 @@ def app_round(database, events, pages, show, tokens, args) -> dict:
             Crowd(events.port, path, args.viewers, args.rate, args.generator_procs) as crowd:
         joined = _join(crowd, events, args)
         idle, pin_costs = _pins(args, servers, pin_once)
-        sale, during = _sale_while_pinning(database.url, pages, show, tokens, args)
+        sale, during = _sale_while_pinning(database.url, pages, host, show, tokens, args)
         time.sleep(args.pin_interval)  # the last pin's stragglers
         # while every viewer still streams: can a checkpoint reach the end of the WAL?
         probe = live_sqlite.checkpoint_probe(database.url) if database.sqlite else None
@@ -123,9 +126,10 @@ def _pins(args, servers, pin_once):
                   "pin_request_ms": sorted(t * 1000 for t in took)}
 
 
-def _sale_while_pinning(url, pages, show, tokens, args):
-    """Pin the flash item, let every buyer buy at once, and keep pinning while they do."""
-    pins = [pin(pages.port, show.show_id, show.flash_product_id, show.host_token)]
+def _sale_while_pinning(url, pages, host, show, tokens, args):
+    """Pin the flash item, let every buyer buy at once (on the pages service), and keep
+    pinning (on the host's service) while they do."""
+    pins = [pin(host.port, show.show_id, show.flash_product_id, show.host_token)]
     outcome, failed = {}, []
     rush = threading.Thread(target=lambda: outcome.update(sale(url, pages, show, tokens, "while viewers watch")))
     rush.start()
@@ -133,7 +137,7 @@ def _sale_while_pinning(url, pages, show, tokens, args):
         time.sleep(args.pin_interval / 2)
         product = show.other_product_id if len(pins) % 2 else show.flash_product_id
         try:
-            pins.append(pin(pages.port, show.show_id, product, show.host_token))
+            pins.append(pin(host.port, show.show_id, product, show.host_token))
         except RuntimeError as err:  # the host's pin refused during the rush: reported, no more pins
             print(f"    {err}")
             failed.append(str(err))

@@ -2,8 +2,8 @@
 pins reaching them, and a flash sale while they watch.
 
 The real app runs in the production layout of gunicorn.conf.py: event streams on a
-gevent service, pages and the JSON API (the host's pins, the buyers' checkouts) on a
-gthread service (`--layout single`: one gevent pool for both), production config,
+gevent service together with the host's live controls (pins: `--pins-to`), pages and the
+rest of the JSON API (the buyers' checkouts) on a gthread service (`--layout single`: one gevent pool for both), production config,
 `REDIS_URL` set so rooms fan out through Redis pub/sub, card payments through Stripe's
 API served by localstripe. The yardstick is a bare Flask app whose stream is nothing but
 Redis pub/sub -> SSE (bench/live_bare_app.py), on the same gevent settings. Rounds of the
@@ -59,6 +59,10 @@ def add_arguments(p):
     p.add_argument("--workers", type=int, default=2, help="gevent workers of the streams (default: %(default)s)")
     p.add_argument("--worker-connections", type=int, default=2500,
                    help="gunicorn --worker-connections of the gevent workers (default: %(default)s)")
+    p.add_argument("--pins-to", choices=("events", "pages"), default="events",
+                   help="split layout: the service the host's pins go to; the proxy of docs/deploy.md sends the "
+                        "host's live controls to the events service, so they never queue behind checkouts "
+                        "(default: %(default)s)")
     p.add_argument("--page-workers", type=int, default=2, help="gthread workers of the pages (default: %(default)s)")
     p.add_argument("--threads", type=int, default=4, help="threads per pages worker (default: %(default)s)")
     p.add_argument("--rate", type=float, default=200.0,
