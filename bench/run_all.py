@@ -154,8 +154,10 @@ def _merge(saves):
     runs = sorted(by_key.values(), key=lambda r: (order.get(r["name"], len(order)), r["name"],
                                                    r["database"] != "PostgreSQL"))
     commands = list(dict.fromkeys(s["command"] for s in saves))
-    return {**saves[-1], "runs": runs, "command": "\n".join(commands),
-            "started": min(s["started"] for s in saves), "seconds": sum(s["seconds"] for s in saves)}
+    starts = [datetime.fromisoformat(s["started"]) for s in saves]
+    ends = [start.timestamp() + s["seconds"] for start, s in zip(starts, saves)]
+    return {**saves[-1], "runs": runs, "command": "\n".join(commands), "started": min(starts).isoformat(),
+            "seconds": max(ends) - min(starts).timestamp()}  # first start to last end
 
 
 def all_sections_write(markdown, path):
