@@ -14,10 +14,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import psutil
+
+from .sampler import Sampler
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ERROR_MARKS = ("Traceback", "[ERROR]", '"level": "ERROR"', '"level": "CRITICAL"', "WORKER TIMEOUT")
@@ -182,28 +183,19 @@ def peak_rss_kb(pid) -> int:
         return 0
 
 
-class MemoryMeter:
+class MemoryMeter(Sampler):
     """Samples the summed RSS of a changing set of processes (every 0.5 s) and keeps
     the highest sum: the peak total, which per-process peaks (VmHWM) cannot give."""
 
     def __init__(self, pids_of):
-        self.pids_of, self.peak_total_kb, self._stop = pids_of, 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.pids_of, self.peak_total_kb = pids_of, 0
 
-    def _run(self):
-        while not self._stop.wait(0.5):
-            total = 0
-            for pid in self.pids_of():
-                try:
-                    total += psutil.Process(pid).memory_info().rss // 1024
-                except psutil.Error:
-                    pass
-            self.peak_total_kb = max(self.peak_total_kb, total)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
+    def sample(self):
+        total = 0
+        for pid in self.pids_of():
+            try:
+                total += psutil.Process(pid).memory_info().rss // 1024
+            except psutil.Error:
+                pass
+        self.peak_total_kb = max(self.peak_total_kb, total)

@@ -11,10 +11,10 @@ every frame can be checkpointed, no stream holds an old snapshot.
 """
 import os
 import sqlite3
-import threading
 
 from . import live_seed, sqlite_copy
 from .machine import facts as machine_facts
+from .sampler import Sampler
 
 
 def prepare(url, source_url, shows, buyers, quota, log=print):
@@ -49,26 +49,14 @@ def checkpoint_probe(url) -> dict:
             "wal_bytes": wal_bytes(url)}
 
 
-class WalMeter:
+class WalMeter(Sampler):
     """Samples the WAL file's size every 0.5 s; keeps the first, the peak and the last."""
 
     def __init__(self, url):
-        self.url, self.samples, self._stop = url, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
+        super().__init__()
+        self.url, self.samples = url, []
 
-    def _run(self):
-        while True:
-            self.samples.append(wal_bytes(self.url))
-            if self._stop.wait(0.5):
-                return
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(5)
+    def sample(self):
         self.samples.append(wal_bytes(self.url))
 
     def summary(self) -> dict:

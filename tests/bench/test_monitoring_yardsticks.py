@@ -17,8 +17,7 @@ from marketplace.monitoring.models import MonitoringLine
 from marketplace.monitoring.scan import Window, _local_midnight, households_with_figures, run_scan
 from bench import monitoring_rounds as rounds
 from bench.monitoring_sqlite import bind, translate
-from tests.households.test_ledger import household
-from tests.monitoring.test_core import TODAY, wages
+from tests.monitoring.test_core import TODAY, dropping_and_steady
 from tests.monitoring import test_reconciliation
 from tests.monitoring.test_reconciliation import append
 
@@ -44,14 +43,8 @@ def test_the_reconciliation_yardstick_gives_the_apps_figures_across_midnight(boo
 
 def test_the_scan_yardstick_gives_the_apps_sums_and_hits_across_midnight(make, _schema):
     staff, coop = make.staff(), make.coop()
-    dropping, steady = household(staff, 21), household(staff, 22)
     db.session.add(MonitoringLine(year=TODAY.year, yuan_per_person=100))
-    for h in (dropping, steady):
-        for offset in range(3, 6):
-            wages(staff, h, offset, 2000)
-        for offset in range(0, 3):
-            wages(staff, h, offset, 1000 if h is dropping else 2000)
-    db.session.commit()
+    dropping, steady = dropping_and_steady(staff, 21)
     w = Window(TODAY)
     steady_books = SimpleNamespace(coop=coop, h=steady)  # what append() needs
     append(steady_books, 5, created_at=_local_midnight(w.first) - timedelta(seconds=1))  # before the 12 months

@@ -30,6 +30,19 @@ def wages(staff, h, offset, yuan):
                                 category=RecordCategory.wages, amount_fen=yuan * 100, recorded_by_id=staff.id))
 
 
+def dropping_and_steady(staff, first_no):
+    """Two households with wages of ¥2,000 a month three to five months ago; in the last three
+    months one earns half of that (income falling), the other the same."""
+    dropping, steady = household(staff, first_no), household(staff, first_no + 1)
+    for h in (dropping, steady):
+        for offset in range(3, 6):
+            wages(staff, h, offset, 2000)
+        for offset in range(0, 3):
+            wages(staff, h, offset, 1000 if h is dropping else 2000)
+    db.session.commit()
+    return dropping, steady
+
+
 @pytest.fixture
 def staff(make):
     return make.staff()
@@ -55,13 +68,7 @@ def test_the_scan_records_each_new_case_and_puts_its_household_under_watch(staff
     from marketplace.core.audit import AuditRecord
     from marketplace.households.models import HouseholdStatus
 
-    dropping, steady = household(staff, 11), household(staff, 12)
-    for h in (dropping, steady):
-        for offset in range(3, 6):
-            wages(staff, h, offset, 2000)
-        for offset in range(0, 3):
-            wages(staff, h, offset, 1000 if h is dropping else 2000)
-    db.session.commit()
+    dropping, steady = dropping_and_steady(staff, 11)
     assert run_scan(TODAY) == {"households": 2, "opened": 1, "already_open": 0}
     db.session.commit()
     db.session.expire_all()
