@@ -174,11 +174,11 @@ def _profile_lines(profile):
     return lines
 
 
-#: before this change: the load test of 2026-11-29 12:09 UTC (same command, same machine), and the
-#: in-process profile of that code measured on a quiet machine at 13:46 UTC (bench/flash_profile.py)
-BEFORE = {"when": "2026-11-29 12:09 UTC", "rate": 10.2, "bare_rps": 91.8, "ratio": 0.11,
-          "profiled": "13:46 UTC", "won_ms": 9.5, "won_statements": 9, "lost_ms": 4.1, "lost_statements": 2,
-          "bare_ms": 1.6}
+#: before this change: the load test of 2026-11-29 17:45 UTC (`python -m bench all`, same data and
+#: machine, other work using it), whose in-process profile ran in the same run
+BEFORE = {"when": "2026-11-29 17:45 UTC", "rate": 102.2, "bare_rps": 589.1, "ratio": 0.17,
+          "profiled": "the same run", "won_ms": 5.9, "won_statements": 8, "lost_ms": 3.6, "lost_statements": 2,
+          "bare_ms": 2.2}
 
 
 def _before_after(s, profile):
@@ -195,23 +195,19 @@ def _before_after(s, profile):
         f"| refused checkout (sold out): SQL statements, CPU ms (÷ bare) | {b['lost_statements']}, "
         f"{b['lost_ms']:.1f} ({b['lost_ms'] / b['bare_ms']:.1f} ×) | {lost['statements']}, {lost['cpu_ms']:.1f} "
         f"({lost['cpu_ms'] / bare:.1f} ×) |", "",
-        "The in-process figures move with the machine's load (other processes used most of the CPUs during "
-        "these runs). Measured back to back, the code before this change (`git archive` of the previous "
-        "commit) and after it alternating twice at 14:37 UTC with `bench/flash_profile.py`: winning checkout "
-        "8.4 and 12.6 ms before (6.5 × and 7.4 × the bare page measured with it), 5.7 and 6.1 ms after (3.2 × "
-        "and 2.8 ×); refused checkout 2.4 × and 3.8 × before, 1.8 × and 2.0 × after. The load test's "
-        f"ratio moved less ({s['ratio']:.2f} in this run; 0.14 and 0.14 in two earlier runs of this code at "
-        "14:23 and 14:32 UTC; 0.11 before), see below.", "",
-        "What changed: the checkout's rows (checkout, orders, lines, audit record) are written with Core "
-        "`INSERT … RETURNING id` statements built once per process, instead of ORM objects flushed by the unit of "
-        "work (`orders/placing.py`); the API answers from what it wrote (`api/orders.py`, `placed_dict`); the "
-        "products are read in one Core query; the per-buyer count is a text `INSERT … ON CONFLICT` (SQLAlchemy "
-        "cannot cache the compiled construct and compiled it for every buyer) and the guarded stock `UPDATE` is "
-        "built once (`orders/stock.py`); the demo provider names its payment before the checkout is written, "
-        "so the `UPDATE checkouts SET payment_intent_id` is gone; the bearer-token query is built once "
-        "(`auth/services.py`: its cache key, with loader options, cost more than running it). Every invariant "
-        "stays: the guarded single-statement stock update taken last, the per-buyer count, the audit record, "
-        "the frozen lines, the reservation expiry, and it runs on SQLite too.", "",
+        "Measured back to back with py-spy while the change was made (a busy machine): a winning checkout went "
+        "from 8 statements plus the pool's ping at 3.3 × the bare page's CPU to 3 statements at 2.4 ×; the load "
+        f"test's ratio from 0.16 to 0.21–0.25 on that machine, {s['ratio']:.2f} in this run.", "",
+        "What changed: on PostgreSQL the checkout, its orders, lines and audit record and, for a one-line "
+        "checkout, the per-buyer count and the guarded stock update are one `WITH … INSERT` statement "
+        "(`orders/placing_pg.py`; a refused guard returns no row and the transaction rolls back; checkouts of "
+        "several lines keep their stock updates in product order, so two buyers never lock in opposite orders); "
+        "SQLite keeps separate statements. The bearer token is looked up with its user as plain columns in one "
+        "statement (`auth/services.py`); a pooled connection is pinged only after 1 s idle instead of on every "
+        "checkout (`core/pool_ping.py`); the in-memory rate-limit storage no longer starts a timer thread on a "
+        "hit (`core/rate_limit_storage.py`); the checkout's argument schema is built once. Every invariant "
+        "stays: stock guarded in one SQL statement, the per-buyer limit, the audit record, the frozen lines, "
+        "the reservation expiry (`tests/orders/test_checkout_statements.py`).", "",
         "With Stripe the PaymentIntent is now created after the reservation is committed "
         "(`payments/services.py`, `_open_intent`): no row lock, connection or transaction is held while Stripe "
         "answers, the intent's id is stored in a short transaction of its own, a webhook that comes first finds "
@@ -239,21 +235,13 @@ def _reading(s, profile, on_sqlite=False):
              "this process alone.", ""]
     if not s["rate_ok"] and not on_sqlite:
         lines += [
-            "Where a winner's CPU goes now (py-spy, in-process, this code, shares of the whole request): the "
-            "bearer-token query with its user and membership loaded as ORM objects, including the pool checkout "
-            "and its pre-ping, about a quarter; the checkout's own seven statements and its commit about a third "
-            "(products 7 %, per-buyer count 5 %, the four INSERTs 13 %, stock 3 %, commit 4 %); the rate limiter "
-            "about an eighth (its in-memory storage starts a timer thread on a hit); the argument schema about a "
-            "tenth; the rest is WSGI, Flask and the app's hooks. Each SQLAlchemy Core statement still costs about "
-            "0.2–0.3 ms of Python with its compiled form cached, and the bare page runs one. Under gunicorn a "
-            "winner costs more than in-process (HTTP parsing, the JSON access log, metrics, eight threads "
-            "sharing two interpreters' GILs), and the crowd's client runs on the same two cores: the CPU per "
-            "request during a sale is in the results table beside the bare page's. Reaching 0.4 would take: a "
-            "token lookup that loads plain columns instead of three ORM objects (or a short in-process token "
-            "cache, which delays revocation); the rate limit kept in Redis as in production, or a limiter "
-            "storage without a thread per hit; the four INSERTs in one statement (PostgreSQL can chain them "
-            "with `WITH … INSERT … RETURNING`; SQLite cannot, so a second code path); `gc.freeze()` once the "
-            "app is loaded in each gunicorn worker (`post_worker_init`: the app's ~200,000 long-lived objects "
-            "make each full collection cost tens of milliseconds, about 0.5 ms per checkout here); and no "
-            "per-request work an API call does not need (session, CSRF, locale and page-cache hooks).", ""]
+            "Where a winner's time goes now (py-spy, GIL-holding samples): the token lookup with the request's "
+            "first database connection 15–20 %, reading the products about 11 %, the one write statement about "
+            "12 %, the commit about 7 %, the rate limiter about 7 %, argument parsing about 6.5 %, the rest of "
+            "Flask's request handling and the app's hooks about 15 %. What bounds the sell-out rate now is less "
+            "the CPU than the product's row lock: it is held from the stock update until the commit is on disk, "
+            "so winners come one commit apart. `synchronous_commit = off` for the checkout shortened the lock "
+            "queue but did not move the ratio on a loaded machine, and would lose checkouts already confirmed "
+            "to buyers if PostgreSQL crashed: not used. The next step is taking several buyers' units in one "
+            "statement and one commit.", ""]
     return lines
