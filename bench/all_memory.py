@@ -8,9 +8,10 @@ a gunicorn worker is named by the app it serves, its worker class and GUNICORN_R
 """
 import os
 import re
-import threading
 
 import psutil
+
+from .sampler import Sampler
 
 MB = 1_000_000
 BARE_APPS = ("bench.bare_app", "bench.live_bare_app")  # the yardsticks, not the marketplace
@@ -72,26 +73,13 @@ def _hwm_bytes(pid):
         return 0
 
 
-class TreeMemory:
+class TreeMemory(Sampler):
     """`with TreeMemory(pid): ...`, then `.kinds`: {kind: {"peak_mb", "processes", "web_worker"}}."""
 
     def __init__(self, root_pid, interval=0.5):
+        super().__init__()
         self.root_pid, self.interval = root_pid, interval
-        self.kinds, self._seen, self._stop = {}, {}, threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(10)
-
-    def _loop(self):
-        while not self._stop.is_set():
-            self.sample()
-            self._stop.wait(self.interval)
+        self.kinds, self._seen = {}, {}
 
     def sample(self):
         try:
