@@ -92,10 +92,12 @@ def check_address(data) -> dict:
 
 
 def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
-          payment_intent_id: str | None = None) -> Placed:
+          payment_intent_id: str | None = None, commit: bool = False) -> Placed:
     """Reserve stock and write the checkout with its orders, in the caller's
     transaction. Raises before the caller has anything to keep: on error it rolls back.
-    `payment_intent_id`: a provider that needs no network call names its payment now."""
+    `payment_intent_id`: a provider that needs no network call names its payment now.
+    `commit`: the caller commits right after this returns; on PostgreSQL a one-line
+    checkout then commits with its statement, in one round trip (placing_pg)."""
     lines = _merge(wanted)
     shipping = check_address(address)
     products = _load_products(lines)
@@ -108,11 +110,14 @@ def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
     folded = regular[0] if connection.dialect.name == "postgresql" and len(regular) == 1 else None
     if folded is None:
         _count_for_buyer(buyer, regular, products)
-    placed, done = _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
-                          folded)
-    if folded is not None:
-        _count_for_buyer(buyer, regular, products, counted=done["counted"])
-    _take_stock(lines, products, taken=done.get("taken"))
+    try:
+        placed = _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
+                        folded, commit)
+    except placing_pg.Refused as refused:
+        product = products[folded.product_id]
+        raise (_over_limit(product) if refused.reason == "per_buyer_limit" else _not_enough(product)) from None
+    if folded is None:
+        _take_stock(lines, products)
     checkout_placed.send(placed.id)
     return placed
 
@@ -197,25 +202,22 @@ def _price_lines(buyer, lines, products) -> dict:
     return prices
 
 
-def _count_for_buyer(buyer, regular, products, counted: set | None = None) -> None:
+def _count_for_buyer(buyer, regular, products) -> None:
     """Count each regular line against the buyer's per-product limit: one guarded
-    statement each, or `counted` (product ids) when placing_pg's statement did it."""
+    statement each (placing_pg's statement does it for a folded line)."""
     for w in regular:
         product = products[w.product_id]
-        ok = (w.product_id in counted if counted is not None
-              else stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit))
-        if not ok:
+        if not stock.count_for_buyer(buyer.id, product.id, w.quantity, product.per_buyer_limit):
             raise _over_limit(product)
 
 
-def _take_stock(lines, products, taken: set | None = None) -> None:
+def _take_stock(lines, products) -> None:
     """The guarded UPDATE of each regular line, after every other write of the checkout
-    (or `taken`, the product ids whose stock placing_pg's statement took, last in it).
-    It locks the product's row until the commit, and everyone buying that product
-    waits for the lock: the shorter this window, the faster a flash sale sells."""
+    (placing_pg's statement does it, last, for a folded line). It locks the product's
+    row until the commit, and everyone buying that product waits for the lock: the
+    shorter this window, the faster a flash sale sells."""
     for w in lines:
-        if w.livestream_id is None and not (w.product_id in taken if taken is not None
-                                            else stock.take_stock(w.product_id, w.quantity)):
+        if w.livestream_id is None and not stock.take_stock(w.product_id, w.quantity):
             raise _not_enough(products[w.product_id])
 
 
@@ -229,10 +231,11 @@ def _insert(table, returning: bool):
 
 
 def _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
-           folded: WantedLine | None) -> tuple[Placed, dict]:
+           folded: WantedLine | None, commit: bool) -> Placed:
     """The checkout, one order per cooperative, their lines and the audit record:
     one statement on PostgreSQL (placing_pg, with the `folded` line's count and
-    stock), four INSERTs elsewhere, whatever the number of orders and lines."""
+    stock, committed with it when `commit`), four INSERTs elsewhere, whatever the
+    number of orders and lines."""
     now = utcnow()
     placed = Placed(id=0, buyer_id=buyer.id, amount_fen=sum(prices[id(w)] * w.quantity for w in lines),
                     currency=DEFAULT_CURRENCY, created_at=now,
@@ -249,9 +252,10 @@ def _write(connection, buyer, lines, products, prices, shipping, provider, payme
     ip = request.remote_addr if has_request_context() else None
     if connection.dialect.name == "postgresql":
         limit = products[folded.product_id].per_buyer_limit if folded is not None else None
-        return placed, placing_pg.write(connection, placed, shipping, now, ip, folded, limit)
+        placing_pg.write(connection, placed, shipping, now, ip, folded, limit, commit=commit and folded is not None)
+        return placed
     _insert_each(connection.execute, placed, shipping, now, ip)
-    return placed, {}
+    return placed
 
 
 def _insert_each(run, placed, shipping, now, ip) -> None:

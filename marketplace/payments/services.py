@@ -40,9 +40,12 @@ class IntentRequest:
 def place_and_start_payment(buyer, wanted, address) -> tuple[placing.Placed, dict]:
     """The API's checkout: reserve the stock and write the checkout (placing.place),
     then its payment. The demo provider names its payment in the same transaction (the
-    caller commits it); Stripe's is created by _open_intent, which commits first."""
+    caller commits it); Stripe's is created by _open_intent, which commits first. Either
+    way the reservation is committed next, so placing may commit it with its statement
+    (commit=True: on PostgreSQL one round trip, the shortest hold of the product's row)."""
     gateway = get_gateway()
-    placed = placing.place(buyer, wanted, address, gateway.name, payment_intent_id=gateway.id_before_placing())
+    placed = placing.place(buyer, wanted, address, gateway.name, payment_intent_id=gateway.id_before_placing(),
+                           commit=True)
     if gateway.local:
         return placed, payment_info(placed)
     intent = _open_intent(gateway, IntentRequest.of(placed))
