@@ -143,8 +143,9 @@ def _locks_lines(s):
     return [
         f"Backends waiting for a lock (pg_stat_activity, sampled every 50 ms): {s['locked_sellout']:.1f} on "
         "average while the stock lasted (median of the rounds; each round's figure is in the log). The "
-        "checkout takes the stock last, after writing its checkout, orders, lines and audit record, so the "
-        "product's row is locked only from the guarded UPDATE to the COMMIT and the buyers hardly queue for it.",
+        "checkout takes the stock last, after writing its checkout, orders, lines and audit record, and sends "
+        "the COMMIT with the statement, so the product's row is locked only from the guarded UPDATE until the "
+        "commit is on disk.",
         ""]
 
 
@@ -174,11 +175,11 @@ def _profile_lines(profile):
     return lines
 
 
-#: before this change: the load test of 2026-11-29 17:45 UTC (`python -m bench all`, same data and
-#: machine, other work using it), whose in-process profile ran in the same run
-BEFORE = {"when": "2026-11-29 17:45 UTC", "rate": 102.2, "bare_rps": 589.1, "ratio": 0.17,
-          "profiled": "the same run", "won_ms": 5.9, "won_statements": 8, "lost_ms": 3.6, "lost_statements": 2,
-          "bare_ms": 2.2}
+#: before this change: the quiet-machine run of 2026-11-29 18:39 UTC (`python -m bench all --only
+#: flash_sale,storefront`, the same data, machine kind and options), its profile from the same run
+BEFORE = {"when": "2026-11-29 18:39 UTC", "rate": 244.8, "bare_rps": 841.8, "ratio": 0.29, "locked": 2.4,
+          "profiled": "the same run", "won_ms": 2.8, "won_statements": 3, "lost_ms": 1.8, "lost_statements": 2,
+          "bare_ms": 1.4}
 
 
 def _before_after(s, profile):
@@ -189,31 +190,37 @@ def _before_after(s, profile):
         f"| figure | before (load test {b['when']}; profile {b['profiled']}) | this run |", "|---|---:|---:|",
         f"| successful checkouts per second ÷ bare page's requests per second | {b['ratio']:.2f} "
         f"({b['rate']:.1f} ÷ {b['bare_rps']:.1f}) | {s['ratio']:.2f} ({s['rate']:.1f} ÷ {s['bare_rps']:.1f}) |",
+        f"| backends waiting for the product's row lock while the stock lasted | {b['locked']:.1f} | "
+        f"{_locked(s)} |",
         f"| winning checkout: SQL statements, CPU ms (÷ bare) | {b['won_statements']}, {b['won_ms']:.1f} "
         f"({b['won_ms'] / b['bare_ms']:.1f} ×) | {won['statements']}, {won['cpu_ms']:.1f} "
         f"({won['cpu_ms'] / bare:.1f} ×) |",
         f"| refused checkout (sold out): SQL statements, CPU ms (÷ bare) | {b['lost_statements']}, "
         f"{b['lost_ms']:.1f} ({b['lost_ms'] / b['bare_ms']:.1f} ×) | {lost['statements']}, {lost['cpu_ms']:.1f} "
         f"({lost['cpu_ms'] / bare:.1f} ×) |", "",
-        "Measured back to back with py-spy while the change was made (a busy machine): a winning checkout went "
-        "from 8 statements plus the pool's ping at 3.3 × the bare page's CPU to 3 statements at 2.4 ×; the load "
-        f"test's ratio from 0.16 to 0.21–0.25 on that machine, {s['ratio']:.2f} in this run.", "",
-        "What changed: on PostgreSQL the checkout, its orders, lines and audit record and, for a one-line "
-        "checkout, the per-buyer count and the guarded stock update are one `WITH … INSERT` statement "
-        "(`orders/placing_pg.py`; a refused guard returns no row and the transaction rolls back; checkouts of "
-        "several lines keep their stock updates in product order, so two buyers never lock in opposite orders); "
-        "SQLite keeps separate statements. The bearer token is looked up with its user as plain columns in one "
-        "statement (`auth/services.py`); a pooled connection is pinged only after 1 s idle instead of on every "
-        "checkout (`core/pool_ping.py`); the in-memory rate-limit storage no longer starts a timer thread on a "
-        "hit (`core/rate_limit_storage.py`); the checkout's argument schema is built once. Every invariant "
-        "stays: stock guarded in one SQL statement, the per-buyer limit, the audit record, the frozen lines, "
-        "the reservation expiry (`tests/orders/test_checkout_statements.py`).", "",
-        "With Stripe the PaymentIntent is now created after the reservation is committed "
-        "(`payments/services.py`, `_open_intent`): no row lock, connection or transaction is held while Stripe "
-        "answers, the intent's id is stored in a short transaction of its own, a webhook that comes first finds "
-        "its checkout by the id in the intent's metadata, and a Stripe failure releases the units at once "
-        "(`tests/payments/test_intent_outside_transaction.py`). This benchmark uses the demo provider, so that "
-        "change does not show in its figures; it removes the network round trip from the lock window.", ""]
+        "What changed: the API's one-line checkout on PostgreSQL sends its statement and the COMMIT in one "
+        "round trip (psycopg's pipeline mode, `orders/placing_pg.py`). Before, the thread read the statement's "
+        "result and then sent the COMMIT, and between the two it had to get the GIL back from the worker's "
+        "other threads (up to the 5 ms switch interval each time): the product's row stayed locked all that "
+        "time, and every other buyer of the product queued behind it. Now PostgreSQL commits as soon as the "
+        "statement is done and the row is free once the commit is on disk. This is safe because the statement "
+        "is all or nothing: a guard that refuses (the stock, the per-buyer limit) makes it call "
+        "`refuse_checkout()` (migration 0009), which raises, so a refused checkout writes nothing and the "
+        "COMMIT behind it is skipped. The API commits right after placing anyway (the demo provider) or first "
+        "thing (Stripe's `_open_intent`), so nothing else changes in what is committed. Every invariant stays: "
+        "stock guarded in one SQL statement, the per-buyer limit, the audit record, the frozen lines, the "
+        "reservation expiry (`tests/orders/test_checkout_statements.py`, `tests/orders/test_checkout_pipeline.py`, "
+        "which fails on the old code: another buyer's connection cannot lock the row while the request is "
+        "still running).", "",
+        "Earlier changes, in the before column already: the checkout's rows, the per-buyer count and the "
+        "guarded stock update in one `WITH … INSERT`; the bearer token and its user in one plain-column "
+        "statement; the pool's ping only after 1 s idle; the PaymentIntent created after the reservation is "
+        "committed, so no lock waits on Stripe.", ""]
+
+
+def _locked(s) -> str:
+    value = s.get("locked_sellout")
+    return f"{value:.1f}" if isinstance(value, (int, float)) else "–"
 
 
 def _reading(s, profile, on_sqlite=False):
@@ -235,13 +242,8 @@ def _reading(s, profile, on_sqlite=False):
              "this process alone.", ""]
     if not s["rate_ok"] and not on_sqlite:
         lines += [
-            "Where a winner's time goes now (py-spy, GIL-holding samples): the token lookup with the request's "
-            "first database connection 15–20 %, reading the products about 11 %, the one write statement about "
-            "12 %, the commit about 7 %, the rate limiter about 7 %, argument parsing about 6.5 %, the rest of "
-            "Flask's request handling and the app's hooks about 15 %. What bounds the sell-out rate now is less "
-            "the CPU than the product's row lock: it is held from the stock update until the commit is on disk, "
-            "so winners come one commit apart. `synchronous_commit = off` for the checkout shortened the lock "
-            "queue but did not move the ratio on a loaded machine, and would lose checkouts already confirmed "
-            "to buyers if PostgreSQL crashed: not used. The next step is taking several buyers' units in one "
-            "statement and one commit.", ""]
+            "What is left is CPU: with the row lock no longer held across a thread switch, the buyers hardly "
+            "queue for it, and a winner's cost is the request itself (token lookup, reading the product, the "
+            "statement, Flask, the rate limiter, argument parsing). `synchronous_commit = off` would shorten the "
+            "commit but lose checkouts already confirmed to buyers if PostgreSQL crashed: not used.", ""]
     return lines
