@@ -54,5 +54,12 @@ def card_select():
 
 
 def read_cards(session, stmt, params=None) -> list[Card]:
-    """The Cards of a card_select() statement."""
-    return [card_from_row(row) for row in session.execute(stmt, params)]
+    """The Cards of a card_select() statement.
+
+    Run on the session's connection (its transaction), not through Session.execute: the
+    statement selects plain columns, so the ORM's execution layer (compile state, ORM
+    result, events for writes) adds nothing but ~0.13 ms of CPU a statement. Pending
+    changes are flushed first, as Session.execute's autoflush would."""
+    if session.autoflush:
+        session.flush()
+    return [card_from_row(row) for row in session.connection().execute(stmt, params)]

@@ -1,7 +1,8 @@
 """Whole-page cache for anonymous storefront visitors.
 
 A GET of a storefront page (CACHED_ENDPOINTS) from a visitor without a session
-cookie, remember cookie or Authorization header is answered from the cache when a
+(or whose session holds only a CSRF token: core.page_tokens), remember cookie or
+Authorization header is answered from the cache when a
 fresh copy is there, else rendered and kept. The key is the path with its query,
 the visitor's Accept-Language (such a visitor has no stored language choice) and
 Accept-Encoding: a page without a form is kept as sent, compressed the way that
@@ -19,9 +20,11 @@ in-process backend other processes may, for at most PAGE_CACHE_SECONDS; with Red
 
 Forms on cached pages: the product page's "Add to cart" needs a CSRF token. While
 a cacheable page renders, csrf_token() writes a placeholder; the copy keeps the
-placeholder and every answer gets the visitor's own token put in its place on the
-way out, by Flask (which starts their session, as before). PAGE_CACHE_SECONDS=0
-turns the cache off; it is off in tests unless a test turns it on.
+placeholder. The visitor who rendered it gets their token from Flask-WTF on the way
+out; every later visitor gets the copy from the middleware with a token of their own
+and the session cookie that holds it, made as Flask-WTF and Flask make them
+(core.page_tokens), without running Flask. PAGE_CACHE_SECONDS=0 turns the cache off;
+it is off in tests unless a test turns it on.
 """
 import json
 import logging
@@ -38,6 +41,8 @@ from flask import current_app, g, request, request_finished, session
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import parse_cookie
 
+from .page_tokens import TokenFiller
+
 log = logging.getLogger("marketplace.page_cache")
 
 #: the pages every anonymous visitor sees alike
@@ -46,10 +51,11 @@ PLACEHOLDER = "__page-cache-csrf-token__"
 DEFAULT_SECONDS = 5.0
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024  #: in-process backend: pages kept per process, least recently used go
 ENVIRON_KEY = "marketplace.page_cache"  #: the middleware's verdict, for the Flask side
+SESSION_TOKEN = "marketplace.page_cache.token"  #: the raw CSRF token of a token-only session
 #: headers that belong to one answer, never to the stored page
 PER_ANSWER_HEADERS = frozenset({"set-cookie", "date", "server", "content-length", "x-request-id", "x-page-cache",
                                 "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"})
-#: ... and of an answer compressed after its visitor's token was put in (kept uncompressed)
+#: ... and of a page with a token placeholder (kept uncompressed: page_tokens encodes each answer)
 ENCODED_ANSWER_HEADERS = PER_ANSWER_HEADERS | {"content-encoding", "etag"}
 REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+=/-]{0,127}")
 #: sent (sender: the app, environ=...) for every answer the middleware gives from the cache
@@ -189,7 +195,7 @@ def init_app(app):
     # Flask-WTF offers csrf_token() both ways; a later context processor wins
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.context_processor(lambda: {"csrf_token": csrf_token})
-    app.before_request(_serve_with_token)
+    app.before_request(_mark_cacheable)
     app.after_request(_finish_page)
     request_finished.connect(_keep_page, app)
     app.wsgi_app = ServeStoredPages(app.wsgi_app, app, cache)
@@ -205,42 +211,48 @@ def invalidate():
 class ServeStoredPages:
     """WSGI middleware in front of the app. It decides whether a request may be served
     from the cache (see the module's docstring), and answers it with a fresh stored page
-    without entering Flask at all: no request context, hooks, session, locale or
-    database, which makes a hit nearly as cheap as a bare "hello world". Such hits skip
-    the app's access log and request metrics (connect to `served_from_cache` to count
-    them). Otherwise, and for a stored page that needs the visitor's CSRF token, it
-    passes the request on with its key in the environ (ENVIRON_KEY)."""
+    without entering Flask at all: no request context, hooks, locale or database, which
+    makes a hit nearly as cheap as a bare "hello world"; a page with a form gets the
+    visitor's own CSRF token and session cookie (core.page_tokens). Such hits skip the
+    app's access log and request metrics (connect to `served_from_cache` to count them).
+    Otherwise it passes the request on with its key in the environ (ENVIRON_KEY)."""
 
     def __init__(self, wsgi_app, flask_app, cache):
         self.wsgi_app, self.flask_app, self.cache = wsgi_app, flask_app, cache
         config = flask_app.config
-        self.cookie_names = {config["SESSION_COOKIE_NAME"], config.get("REMEMBER_COOKIE_NAME", "remember_token")}
+        self.session_cookie = config["SESSION_COOKIE_NAME"]
+        self.remember_cookie = config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        self.tokens = TokenFiller(flask_app, PLACEHOLDER.encode())
 
     def __call__(self, environ, start_response):
         key = self.key_for(environ)
         if key is None:
             return self.wsgi_app(environ, start_response)
         page, generation = self.cache.lookup(key)
-        environ[ENVIRON_KEY] = {"key": key, "generation": generation, "page": page}
-        if page is None or page.needs_token:
+        if page is None:
+            environ[ENVIRON_KEY] = {"key": key, "generation": generation}
             return self.wsgi_app(environ, start_response)
-        start_response("200 OK", page.headers + [("Content-Length", str(len(page.body))), ("X-Page-Cache", "hit"),
-                                                 ("X-Request-ID", _request_id(environ))])
+        headers, body = page.headers, page.body
+        if page.needs_token:
+            extra, body = self.tokens.answer(environ, page, environ.get(SESSION_TOKEN))
+            headers = headers + extra
+        start_response("200 OK", headers + [("Content-Length", str(len(body))), ("X-Page-Cache", "hit"),
+                                            ("X-Request-ID", _request_id(environ))])
         if served_from_cache.receivers:
             served_from_cache.send(self.flask_app, environ=environ)
-        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [page.body]
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def key_for(self, environ):
         """The cache key of a request that may be served from the cache, else None: the
-        visitor's Accept-Language (their only say in the locale: they have no session or
-        account), their Accept-Encoding (the copy is kept compressed as they asked) and
-        the path with its query. The host is left out on purpose: pages
-        link with relative URLs, and a forged Host header must not make its own copy."""
+        visitor's Accept-Language (their only say in the locale: they have no account,
+        and no session beyond a CSRF token), their Accept-Encoding (the copy is kept
+        compressed as they asked) and the path with its query. The host is left out on
+        purpose: pages link with relative URLs, and a forged Host header must not make
+        its own copy."""
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
             return None
         query = environ.get("QUERY_STRING", "")
-        cookies = environ.get("HTTP_COOKIE")
-        if "lang=" in query or (cookies and not self.cookie_names.isdisjoint(parse_cookie(cookies))):
+        if "lang=" in query:
             return None
         try:
             endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match()
@@ -248,6 +260,15 @@ class ServeStoredPages:
             return None
         if endpoint not in CACHED_ENDPOINTS:
             return None
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies:
+            names = parse_cookie(cookies)
+            if self.remember_cookie in names:
+                return None
+            if self.session_cookie in names:  # served alike only if it holds nothing but a token
+                environ[SESSION_TOKEN] = self.tokens.session_token(environ)
+                if environ[SESSION_TOKEN] is None:
+                    return None
         path = environ.get("HTTP_X_FORWARDED_PREFIX", "") + environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
         return (f"{environ.get('HTTP_ACCEPT_LANGUAGE', '')[:200]}|{environ.get('HTTP_ACCEPT_ENCODING', '')[:100]}"
                 f"|{path}?{query}")
@@ -259,17 +280,12 @@ def _request_id(environ):
     return given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
 
 
-def _serve_with_token():
-    """In Flask: mark a cacheable request (its page renders with the token placeholder),
-    and answer from a stored page that needs the visitor's token (put in by _finish_page)."""
+def _mark_cacheable():
+    """In Flask: a request the middleware found no fresh copy for renders its page with
+    the token placeholder (csrf_token above), so that the page can be kept."""
     state = request.environ.get(ENVIRON_KEY)
-    if state is None or request.endpoint not in CACHED_ENDPOINTS:
-        return None
-    g.page_cache = state
-    page = state["page"]
-    if page is None:
-        return None
-    return current_app.response_class(page.body, status=200, headers=page.headers)
+    if state is not None and request.endpoint in CACHED_ENDPOINTS:
+        g.page_cache = state
 
 
 def _finish_page(response):
@@ -278,13 +294,12 @@ def _finish_page(response):
     state = g.get("page_cache")
     if state is None:
         return response
-    hit = state["page"] is not None
-    response.headers["X-Page-Cache"] = "hit" if hit else "miss"
+    response.headers["X-Page-Cache"] = "miss"
     if response.direct_passthrough or response.is_streamed:
         return response
     body = response.get_data()
-    if (not hit and state["generation"] is not None and response.status_code == 200
-            and response.mimetype == "text/html" and not session.modified and "Set-Cookie" not in response.headers):
+    if (state["generation"] is not None and response.status_code == 200 and response.mimetype == "text/html"
+            and not session.modified and "Set-Cookie" not in response.headers):
         state["body"] = body
     if PLACEHOLDER.encode() in body:
         from flask_wtf.csrf import generate_csrf
@@ -307,7 +322,7 @@ def _keep_page(sender, response, **extra):
     body, dropped = state["body"], PER_ANSWER_HEADERS
     if "Content-Encoding" in response.headers:
         if PLACEHOLDER.encode() in body or response.status_code != 200:
-            dropped = ENCODED_ANSWER_HEADERS  # compressed again with each visitor's token
+            dropped = ENCODED_ANSWER_HEADERS  # kept plain; page_tokens encodes each visitor's copy
         else:
             body = response.get_data()  # as compressed for this key's Accept-Encoding
     headers = [(k, v) for k, v in response.headers.items() if k.lower() not in dropped]
