@@ -8,6 +8,8 @@ Flags (comma-separated):
   nomemo   count the total on every catalog view (CATALOG_MEMO_SECONDS=0) instead of once a minute
   nogram   leave out the CJK n-gram condition, so PostgreSQL serves 1-2 character Chinese
            terms (木耳) by reading every product, as before migration 0007
+  nofts    leave out the FTS5 candidates on SQLite, so every search reads every product with
+           LIKE, as before migration 0008
 
 The remedies themselves (docs/benchmarks.md) now live in the app: marketplace/catalog/search.py
 and memo.py, migrations/versions/0007_catalog_speed.py, marketplace/core/page_cache.py.
@@ -15,7 +17,7 @@ and memo.py, migrations/versions/0007_catalog_speed.py, marketplace/core/page_ca
 import re
 import sys
 
-FLAGS = {"nomemo", "nogram"}
+FLAGS = {"nomemo", "nogram", "nofts"}
 
 
 def make(flags=""):
@@ -28,6 +30,8 @@ def make(flags=""):
         raise ValueError(f"unknown flags {sorted(unknown)}; known: {sorted(FLAGS)}")
     if "nogram" in chosen:
         search.CJK_SHORT_TERM = re.compile(r"(?!)")  # matches nothing: no term gets the gram condition
+    if "nofts" in chosen:
+        search.candidates = lambda product_id, terms: []  # no narrowing: the LIKE alone, a scan
     overrides = {"CATALOG_MEMO_SECONDS": 0} if "nomemo" in chosen else {}
     return create_app(**overrides)
 

@@ -24,7 +24,10 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 
 def include_in_migrations(obj, name, type_, reflected, compare_to):
     """PostgreSQL-only indexes made by hand in migrations (trigram search, CJK grams:
-    0001, 0007) are not in the models; autogenerate must not try to drop them."""
+    0001, 0007) and SQLite's search indexes, FTS5 tables with their shadow tables
+    (0008), are not in the models; autogenerate must not try to drop them."""
+    if type_ == "table" and name and name.startswith(("product_trigrams", "product_cjk")):
+        return False
     return not (type_ == "index" and name and name.endswith(("_trgm", "_cjk")))
 
 

@@ -5,7 +5,9 @@
 SQLite and PostgreSQL. On PostgreSQL a pg_trgm GIN index serves these LIKEs for
 terms of three or more characters, and a GIN index over the CJK unigrams and
 bigrams of search_text (`cjk_grams`, migration 0007) those of one or two Chinese
-characters, which are most Chinese product words. SQLite scans.
+characters, which are most Chinese product words. On SQLite two FTS5 indexes
+(trigrams; CJK unigrams and bigrams: migration 0008, catalog.sqlite_index) narrow
+the products the LIKE reads to those holding every gram of the terms.
 
 Costs (measured in docs/benchmarks.md): a page is at most two queries whatever
 its size; the unfiltered total, a scan of every visible product, is kept for a
@@ -27,6 +29,7 @@ from .cards import card_select, read_cards
 from .categories import CATEGORIES
 from .memo import catalog_memo
 from .models import Product, ProductStatus
+from .sqlite_index import candidates
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
 MAX_PER_PAGE = 100
@@ -100,7 +103,10 @@ CJK_SHORT_TERM = re.compile(r"^[\u3400-\u9fff]{1,2}$")
 
 def _filtered(stmt, cq: CatalogQuery, dialect=None):
     """`stmt` (already joined to cooperatives) narrowed to the query's terms and filters."""
-    for term in cq.q.split():
+    terms = cq.q.split()
+    if dialect == "sqlite" and terms:  # which products may hold the terms, from the FTS5 indexes
+        stmt = stmt.where(*candidates(Product.id, terms))
+    for term in terms:
         if dialect == "postgresql" and CJK_SHORT_TERM.match(term):
             # pg_trgm cannot serve a term shorter than three characters; the GIN index over
             # the CJK unigrams and bigrams of search_text (migration 0007) can. For such a

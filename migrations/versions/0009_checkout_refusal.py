@@ -1,7 +1,7 @@
 """orders: refuse_checkout(reason), which makes a refused checkout statement fail (PostgreSQL)
 
 Revision ID: 0009_checkout_refusal
-Revises: 0007_catalog_speed
+Revises: 0008_sqlite_search_index
 Create Date: 2026-11-29 21:00:00
 
 A one-line checkout on PostgreSQL is one `WITH … INSERT` statement (orders/placing_pg.py)
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0009_checkout_refusal"
-down_revision = "0007_catalog_speed"
+down_revision = "0008_sqlite_search_index"
 branch_labels = None
 depends_on = None
 
