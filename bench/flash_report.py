@@ -177,7 +177,8 @@ def _profile_lines(profile):
 
 #: before this change: the quiet-machine run of 2026-11-29 18:39 UTC (`python -m bench all --only
 #: flash_sale,storefront`, the same data, machine kind and options), its profile from the same run
-BEFORE = {"when": "2026-11-29 18:39 UTC", "rate": 244.8, "bare_rps": 841.8, "ratio": 0.29, "locked": 2.4,
+BEFORE = {"when": "2026-11-29 18:39 UTC, the previous session's machine (faster: compare ratios)",
+          "rate": 244.8, "bare_rps": 841.8, "ratio": 0.29, "locked": 2.4,
           "profiled": "the same run", "won_ms": 2.8, "won_statements": 3, "lost_ms": 1.8, "lost_statements": 2,
           "bare_ms": 1.4}
 
