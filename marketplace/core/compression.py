@@ -6,7 +6,8 @@ room's hls.js shrinks from 610 KiB to 190 KiB, the stylesheet from 19 KiB to 6 K
 Call init_app before core.page_cache.init_app: Flask runs after_request hooks in
 reverse order, so the page cache sees the page before compression (to put the
 visitor's CSRF token in) and keeps the compressed copy afterwards, per
-Accept-Encoding (see page_cache). Live-room event streams (text/event-stream) are
+Accept-Encoding (see page_cache; a page with a token placeholder is kept plain, and
+core.page_tokens gzips each visitor's copy). Live-room event streams (text/event-stream) are
 not in the list: each event must reach the viewer when it is sent. Nor is the JSON
 API: its answers are small, and API clients and tools that read the raw body
 (schemathesis over WSGI) get it as they always did.

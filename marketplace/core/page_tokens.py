@@ -30,6 +30,7 @@ import os
 import struct
 import threading
 import zlib
+from functools import lru_cache
 
 from itsdangerous import URLSafeTimedSerializer
 from werkzeug.datastructures import Headers
@@ -55,7 +56,6 @@ class TokenFiller:
         self.app, self.placeholder = app, placeholder
         self._signer = None
         self._spliced: dict[bytes, "SplicedGzip"] = {}
-        self._gzip_ok: dict[str, bool] = {}
         self._lock = threading.Lock()
 
     def _form_signer(self):
@@ -88,7 +88,7 @@ class TokenFiller:
             raw = hashlib.sha1(os.urandom(64)).hexdigest()  # as flask_wtf.csrf.generate_csrf does
             headers = self._new_session_cookie(field, raw)
         token = signer.dumps(raw).encode()
-        if self.accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
+        if accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", "")):
             return headers + [("Content-Encoding", "gzip")], self.spliced(page.body).with_token(token)
         return headers, page.body.replace(self.placeholder, token)
 
@@ -101,15 +101,6 @@ class TokenFiller:
         # the stored page has its own type and Vary (every page varies by Cookie: web._security_headers)
         return [(k, v) for k, v in collected.headers.items() if k.lower() not in ("content-type", "vary")]
 
-    def accepts_gzip(self, accept_encoding: str) -> bool:
-        ok = self._gzip_ok.get(accept_encoding)
-        if ok is None:
-            ok = parse_accept_header(accept_encoding)["gzip"] > 0 if accept_encoding else False
-            if len(self._gzip_ok) > 1000:
-                self._gzip_ok.clear()
-            self._gzip_ok[accept_encoding] = ok
-        return ok
-
     def spliced(self, body: bytes) -> "SplicedGzip":
         """The page's gzip parts, made once per page body (bodies compare by content, so
         a copy read again from Redis finds them too)."""
@@ -121,6 +112,12 @@ class TokenFiller:
                     self._spliced.clear()
                 self._spliced[body] = found
         return found
+
+
+@lru_cache(maxsize=1000)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (browsers send a handful of distinct ones)."""
+    return parse_accept_header(accept_encoding)["gzip"] > 0 if accept_encoding else False
 
 
 class SplicedGzip:

@@ -114,24 +114,16 @@ _TYPED = {"active": Product.__table__.c.status.type, "checkout_status": Checkout
 
 
 @cache
-def _statement(one_line: bool, limited: bool):
+def _compiled(dialect, one_line: bool, limited: bool) -> _Compiled:
+    """The statement of this kind, compiled once per process for sending through psycopg
+    itself, with the bind processors of its typed parameters."""
     sql = _PLACE.format(one_line=_ONE_LINE.format(guard=_LIMIT if limited else "") if one_line else "",
                         one_line_results=_ONE_LINE_RESULTS if one_line else "")
-    names = [name for name in _TYPED if f":{name}" in sql]
-    return text(sql).bindparams(*(bindparam(name, type_=_TYPED[name]) for name in names))
-
-
-@cache
-def _compiled(dialect, one_line: bool, limited: bool) -> _Compiled:
-    """The statement compiled once per process, for sending through psycopg itself."""
-    stmt = _statement(one_line, limited)
-    processors = {}
-    for name, type_ in _TYPED.items():
-        if f":{name}" in stmt.text:
-            processor = type_.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                processors[name] = processor
-    return _Compiled(str(stmt.compile(dialect=dialect)), processors)
+    typed = {name: type_ for name, type_ in _TYPED.items() if f":{name}" in sql}
+    stmt = text(sql).bindparams(*(bindparam(name, type_=type_) for name, type_ in typed.items()))
+    processors = {name: type_.dialect_impl(dialect).bind_processor(dialect) for name, type_ in typed.items()}
+    return _Compiled(str(stmt.compile(dialect=dialect)),
+                     {name: processor for name, processor in processors.items() if processor is not None})
 
 
 def write(connection, placed, shipping: dict, now, ip, one_line=None, limit: int | None = None,
