@@ -62,8 +62,8 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
             "each sending its share of the `POST /api/v1/checkouts` (one unit, a shipping address) one after "
             "another from the same instant" if args.connections else
             "each has a keep-alive connection opened before the sale, and every `POST /api/v1/checkouts` (one "
-            "unit, a shipping address) is written in the same turn of the load generator's event loop") +
-        " (`bench/flash_client.py`, asyncio). The winners then pay "
+            "unit, a shipping address) is written in one loop of non-blocking sends") +
+        " (`bench/flash_client.py`: plain sockets, one selector). The winners then pay "
         "(`POST confirm_url`, the demo provider) and the database is checked. The real app runs the production "
         f"config under gunicorn on {database} (`bench/flash_app.py`: the demo payment provider allowed, and "
         "ProxyFix so that each buyer's `X-Forwarded-For` address counts for the per-address checkout rate limit, "

@@ -24,7 +24,6 @@ the per-round products and the oversell check all use that file. The app begins 
 checkout with BEGIN IMMEDIATE, so the crowd's writes take turns (one writer at a time);
 the target is the same. pg_stat_activity has no SQLite counterpart: no lock samples.
 """
-import asyncio
 import os
 import statistics
 import tempfile
@@ -75,7 +74,7 @@ def add_arguments(p):
     p.add_argument("--connections", type=int, default=0,
                    help="connections the crowd shares, each sending its share in turn (a reverse proxy's upstream "
                         "pool); default 0 = one per buyer, every request at once")
-    p.add_argument("--timeout", type=float, default=120, help="per-request timeout, seconds (default: %(default)s)")
+    p.add_argument("--timeout", type=float, default=120, help="longest a burst may take, seconds (default: %(default)s)")
     p.add_argument("--app", default="bench.flash_app:app",
                    help="gunicorn app spec of the real app (default: %(default)s)")
     p.add_argument("--write-docs", action="store_true", help="write the results into docs/benchmarks.md")
@@ -155,7 +154,7 @@ def sale(args, app, tokens, units, label) -> dict:
     product_id = flash_data.new_flash_product(args.database_url, units, label)
     sampler = NoLockSampler() if sqlite_copy.is_sqlite(args.database_url) else LockSampler(args.database_url)
     with CpuMeter(args.database_url) as meter, sampler as locks:
-        result = asyncio.run(_sale(app, tokens, product_id, args.timeout, args.connections))
+        result = _sale(app, tokens, product_id, args.timeout, args.connections)
     sold_out, answered = result["start"] + result["sellout_s"], result["start"] + result["burst_s"]
     result["locked_sellout"] = locks.mean_waiting(result["start"], sold_out)
     result["locked_after"] = locks.mean_waiting(sold_out, answered)
@@ -165,25 +164,25 @@ def sale(args, app, tokens, units, label) -> dict:
     return result
 
 
-async def _sale(app, tokens, product_id, timeout, connections=0) -> dict:
+def _sale(app, tokens, product_id, timeout, connections=0) -> dict:
     host = f"127.0.0.1:{app.port}"
     body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
     requests = [flash_client.request_bytes("POST", "/api/v1/checkouts", host, _headers(i, token), body)
                 for i, token in enumerate(tokens)]
-    start, answers = await _burst(app.port, requests, timeout, connections)
+    start, answers = _burst(app.port, requests, timeout, connections)
     # the winners pay, on new connections (the sale's may have idled past gunicorn's keep-alive)
     won = [(i, a) for i, a in enumerate(answers) if a.status == 201]
     pay_requests = [flash_client.request_bytes(
         "POST", urlsplit(a.json()["payment"]["confirm_url"]).path, host, _headers(i, tokens[i])) for i, a in won]
-    pay_start, paid = await _burst(app.port, pay_requests, timeout, connections)
+    pay_start, paid = _burst(app.port, pay_requests, timeout, connections)
     return _figures(start, answers, pay_start, paid)
 
 
-async def _burst(port, requests, timeout, connections=0):
+def _burst(port, requests, timeout, connections=0):
     count = min(connections, len(requests)) if connections > 0 else len(requests)
-    conns = await flash_client.open_all("127.0.0.1", port, count)
+    conns = flash_client.open_all("127.0.0.1", port, count)
     try:
-        return await flash_client.burst(conns, requests, timeout)
+        return flash_client.burst(conns, requests, timeout)
     finally:
         for conn in conns:
             conn.close()

@@ -8,6 +8,7 @@ from ..core.errors import NotFound
 from ..extensions import db, limiter
 from ..orders import fulfilment
 from ..orders.models import Checkout, CheckoutStatus, Order, OrderStatus
+from ..orders import placing
 from ..orders.placing import WantedLine
 from ..payments import services as payments
 from .common import BEARER, list_envelope, require_user
@@ -64,9 +65,10 @@ def _own_checkout(checkout_id, user) -> Checkout:
 @blp.response(201, CheckoutSchema)
 @blp.doc(security=BEARER)
 def create_checkout(body):
-    user = require_user()
     wanted = [WantedLine(product_id=i["product_id"], quantity=i["quantity"], livestream_id=i.get("livestream_id"))
               for i in body["items"]]
+    placing.statement_per_transaction(wanted)
+    user = require_user()
     placed, payment = payments.place_and_start_payment(user, wanted, body["shipping_address"])
     # The body comes from what this request wrote (the commit writes exactly that):
     # reading it back would cost four SELECTs per checkout under a flash-sale crowd.

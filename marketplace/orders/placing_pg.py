@@ -187,7 +187,7 @@ def _execute(connection, compiled: _Compiled, params: dict, commit: bool) -> lis
     cursor = driver.cursor()
     connection.dispatch.before_cursor_execute(connection, cursor, compiled.sql, values, None, False)
     try:
-        if commit:
+        if commit and not driver.autocommit:  # (in autocommit the statement is its own transaction)
             with driver.pipeline():
                 cursor.execute(compiled.sql, values)
                 driver.commit()
