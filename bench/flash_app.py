@@ -14,8 +14,8 @@ environment) with two changes, both for the benchmark only:
 """
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from marketplace import create_app
+from marketplace import create_served_app
 
-app = create_app("production", DEMO_PAYMENTS_ALLOWED=True)
+app = create_served_app("production", DEMO_PAYMENTS_ALLOWED=True)
 # (harmless if the app already installs one for PROXY_FIX: both read the same header)
 app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)

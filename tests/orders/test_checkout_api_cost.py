@@ -9,12 +9,13 @@ from marketplace.observability import logs
 from tests.orders.helpers import ADDRESS, items, place
 
 
-def test_the_201_body_is_exactly_what_the_checkout_reads_back_afterwards(api, make):
+@pytest.mark.parametrize("products", [2, 1], ids=["two cooperatives", "one line (the flash-sale statement)"])
+def test_the_201_body_is_exactly_what_the_checkout_reads_back_afterwards(api, make, products):
     buyer, rice, tea = make.user(), make.product(stock=5), make.product(stock=5)
-    placed = place(api, buyer, (rice, 2), (tea, 1))
+    placed = place(api, buyer, *[(rice, 2), (tea, 1)][:products])
     assert placed.status_code == 201, placed.get_json()
     body = placed.get_json()
-    assert len(body["orders"]) == 2 and all(o["events"] == [] for o in body["orders"])
+    assert len(body["orders"]) == products and all(o["events"] == [] for o in body["orders"])
 
     again = api("get", f"/checkouts/{body['id']}", user=buyer)
     assert again.status_code == 200 and again.get_json() == body
