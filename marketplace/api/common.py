@@ -32,28 +32,36 @@ def list_envelope(item_schema):
     }, name=f"{item_schema.__name__.removesuffix('Schema')}List")
 
 
-def api_user():
+def api_user(extend=None, params=None):
     """The user behind the bearer token, or None. Cached per request, with the token's
-    id in g.api_token_id."""
+    id in g.api_token_id. `extend` and `params`: see auth.services.user_for_api_token;
+    its rows go to g.api_rows (None when the token was read without them)."""
     if "api_user" not in g:
         from ..auth.services import user_for_api_token
 
-        g.api_user, g.api_token_id = None, None
+        g.api_user, g.api_token_id, g.api_rows = None, None, None
         header = request.headers.get("Authorization", "")
         scheme, _, raw = header.partition(" ")
         if scheme.lower() == "bearer" and raw.strip():
-            found = user_for_api_token(raw.strip())
+            found = user_for_api_token(raw.strip(), extend, params)
             if found is None:
                 raise Unauthorized(_l("The token is invalid, expired or revoked."), code="invalid_token")
-            g.api_user, g.api_token_id = found
+            g.api_user, g.api_token_id, rows = found
+            g.api_rows = rows if extend is not None else None
     return g.api_user
 
 
-def require_user():
-    user = api_user()
+def require_user(extend=None, params=None):
+    user = api_user(extend, params)
     if user is None:
         raise Unauthorized(_l("Send a bearer token: Authorization: Bearer <token>."), code="unauthorized")
     return user
+
+
+def rows_read_along():
+    """The rows of require_user's `extend`, or None if the token was read without it
+    (earlier in the request)."""
+    return g.get("api_rows")
 
 
 BEARER = [{"bearerAuth": []}]

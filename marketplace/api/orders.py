@@ -11,7 +11,7 @@ from ..orders.models import Checkout, CheckoutStatus, Order, OrderStatus
 from ..orders import placing
 from ..orders.placing import WantedLine
 from ..payments import services as payments
-from .common import BEARER, list_envelope, require_user
+from .common import BEARER, list_envelope, require_user, rows_read_along
 from .order_schemas import (CheckoutIn, CheckoutSchema, OrderListQuery, OrderSchema, RefundIn, RefundSchema,
                             ShipIn)
 
@@ -73,8 +73,11 @@ def create_checkout(body):
     wanted = [WantedLine(product_id=i["product_id"], quantity=i["quantity"], livestream_id=i.get("livestream_id"))
               for i in body["items"]]
     placing.statement_per_transaction(wanted)
-    user = require_user()
-    placed, payment = payments.place_and_start_payment(user, wanted, body["shipping_address"])
+    # the buyer's token and the products in one round trip
+    user = require_user(placing.products_with_token, placing.product_params(wanted))
+    rows = rows_read_along()
+    placed, payment = payments.place_and_start_payment(user, wanted, body["shipping_address"],
+                                                       None if rows is None else placing.read_products(rows))
     # The body comes from what this request wrote (the commit writes exactly that):
     # reading it back would cost four SELECTs per checkout under a flash-sale crowd,
     # and it is already what the schema would dump (a Response passes flask-smorest by).

@@ -180,25 +180,30 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
 
 
 @cache
-def _token_query():
+def _token_query(extend=None):
     # Every API request asks this first. One statement: the user as the one ORM object the
     # views need, the token as plain columns (an ORM token, and the membership joined in,
     # cost more Python than the query itself). The membership loads when a view reads it;
-    # the checkout does not. Built once: generating the cache key of a statement with
-    # loader options costs more than running it.
+    # the checkout does not. Built once (per `extend`): generating the cache key of a
+    # statement with loader options costs more than running it.
     t = ApiToken.__table__.c
-    return (select(User, t.id.label("token_id"), t.expires_at, t.revoked_at)
+    stmt = (select(User, t.id.label("token_id"), t.expires_at, t.revoked_at)
             .join_from(User, ApiToken, ApiToken.user_id == User.id)
             .where(t.token_hash == bindparam("token_hash"))
             .options(lazyload(User.membership)))
+    return stmt if extend is None else extend(stmt)
 
 
-def user_for_api_token(raw: str) -> tuple[User, int] | None:
-    """(the user, the token's id) of a live token of an active account, else None."""
-    row = db.session.execute(_token_query(), {"token_hash": ApiToken.hash(raw)}).first()
+def user_for_api_token(raw: str, extend=None, params=None) -> tuple[User, int, list] | None:
+    """(the user, the token's id, the statement's rows) of a live token of an active
+    account, else None. `extend(statement)`, a module-level function, adds to the token's
+    statement what the caller reads next (outer-joined, `params` its values): one round
+    trip for both, its columns in the rows."""
+    rows = db.session.execute(_token_query(extend), {"token_hash": ApiToken.hash(raw), **(params or {})}).all()
+    row = rows[0] if rows else None
     if row is None or row.revoked_at or row.expires_at <= utcnow() or not row.User.active:
         return None
-    return row.User, row.token_id
+    return row.User, row.token_id, rows
 
 
 def user_tokens(user: User):

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
+from typing import NamedTuple
 
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
@@ -107,15 +108,16 @@ def statement_per_transaction(wanted: list[WantedLine]) -> None:
 
 
 def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
-          payment_intent_id: str | None = None, commit: bool = False) -> Placed:
+          payment_intent_id: str | None = None, commit: bool = False, products_read=None) -> Placed:
     """Reserve stock and write the checkout with its orders, in the caller's
     transaction. Raises before the caller has anything to keep: on error it rolls back.
     `payment_intent_id`: a provider that needs no network call names its payment now.
     `commit`: the caller commits right after this returns; on PostgreSQL a one-line
-    checkout then commits with its statement, in one round trip (placing_pg)."""
+    checkout then commits with its statement, in one round trip (placing_pg).
+    `products_read`: the products, read already (read_products)."""
     lines = _merge(wanted)
     shipping = check_address(address)
-    products = _load_products(lines)
+    products = _load_products(lines, products_read)
     prices = _price_lines(buyer, lines, products)
     regular = [w for w in lines if w.livestream_id is None]  # (live lines took their show's quota)
     connection = db.session.connection()
@@ -164,18 +166,62 @@ def _check_quantity(line: WantedLine) -> None:
                       fields={"product_id": [str(line.product_id)]})
 
 
+class ProductRow(NamedTuple):
+    """What placing reads of a product (and its cooperative)."""
+    id: int
+    status: ProductStatus
+    price_fen: int
+    title: str
+    unit: str
+    stock: int
+    per_buyer_limit: int | None
+    cooperative_id: int
+    cooperative_name: str
+    cooperative_status: CoopStatus
+
+
+def _product_columns(prefix=""):
+    p, c = Product.__table__.c, Cooperative.__table__.c
+    columns = [p.id, p.status, p.price_fen, p.title, p.unit, p.stock, p.per_buyer_limit, p.cooperative_id,
+               c.name, c.status]
+    return [column.label(prefix + name) for column, name in zip(columns, ProductRow._fields, strict=True)]
+
+
+def _products_join():
+    p, c = Product.__table__, Cooperative.__table__
+    return p.join(c, p.c.cooperative_id == c.c.id)
+
+
 @cache
 def _products_query():
-    p, c = Product.__table__.c, Cooperative.__table__.c
-    return (select(p.id, p.status, p.price_fen, p.title, p.unit, p.stock, p.per_buyer_limit, p.cooperative_id,
-                   c.name.label("cooperative_name"), c.status.label("cooperative_status"))
-            .join_from(Product.__table__, Cooperative.__table__, p.cooperative_id == c.id)
-            .where(p.id.in_(bindparam("ids", expanding=True))))
+    return (select(*_product_columns()).select_from(_products_join())
+            .where(Product.__table__.c.id.in_(bindparam("ids", expanding=True))))
 
 
-def _load_products(lines) -> dict:
-    """product id -> its row (as committed now: no session cache in the way)."""
-    rows = db.session.execute(_products_query(), {"ids": sorted({w.product_id for w in lines})}).all()
+def products_with_token(token_statement):
+    """The API's bearer-token statement (auth.services.user_for_api_token) extended with
+    the products of the checkout (params: product_params), outer-joined: the buyer and
+    what placing reads of the products come in one round trip. read_products() takes
+    them from its rows."""
+    return (token_statement.add_columns(*_product_columns("product_"))
+            .outerjoin(_products_join(), Product.__table__.c.id.in_(bindparam("ids", expanding=True))))
+
+
+def product_params(wanted: list[WantedLine]) -> dict:
+    return {"ids": sorted({w.product_id for w in wanted})}
+
+
+def read_products(rows) -> list[ProductRow]:
+    """The products in the rows of products_with_token's statement."""
+    names = [f"product_{name}" for name in ProductRow._fields]
+    return [ProductRow(*(row._mapping[name] for name in names)) for row in rows if row.product_id is not None]
+
+
+def _load_products(lines, rows=None) -> dict:
+    """product id -> its row (as committed now: no session cache in the way); `rows`:
+    already read (read_products)."""
+    if rows is None:
+        rows = db.session.execute(_products_query(), {"ids": sorted({w.product_id for w in lines})}).all()
     found = {row.id: row for row in rows}
     for w in lines:
         p = found.get(w.product_id)

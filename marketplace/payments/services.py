@@ -37,7 +37,7 @@ class IntentRequest:
         return cls(checkout.id, checkout.amount_fen, checkout.currency, checkout.created_at, checkout.payment_intent_id)
 
 
-def place_and_start_payment(buyer, wanted, address) -> tuple[placing.Placed, dict]:
+def place_and_start_payment(buyer, wanted, address, products_read=None) -> tuple[placing.Placed, dict]:
     """The API's checkout: reserve the stock and write the checkout (placing.place),
     then its payment. The demo provider names its payment in the same transaction (the
     caller commits it); Stripe's is created by _open_intent, which commits first. Either
@@ -45,7 +45,7 @@ def place_and_start_payment(buyer, wanted, address) -> tuple[placing.Placed, dic
     (commit=True: on PostgreSQL one round trip, the shortest hold of the product's row)."""
     gateway = get_gateway()
     placed = placing.place(buyer, wanted, address, gateway.name, payment_intent_id=gateway.id_before_placing(),
-                           commit=True)
+                           commit=True, products_read=products_read)
     if gateway.local:
         return placed, payment_info(placed)
     intent = _open_intent(gateway, IntentRequest.of(placed))

@@ -51,8 +51,8 @@ def test_a_one_line_checkout_that_loses_the_race_for_the_last_units_writes_nothi
     buyer, product = make.user(), make.product(stock=0)
     load = placing._load_products
 
-    def stale(lines):  # the rows as read before another buyer took the last unit
-        return {pid: SimpleNamespace(**{**row._mapping, "stock": 1}) for pid, row in load(lines).items()}
+    def stale(lines, rows=None):  # the rows as read before another buyer took the last unit
+        return {pid: SimpleNamespace(**{**row._asdict(), "stock": 1}) for pid, row in load(lines, rows).items()}
 
     monkeypatch.setattr(placing, "_load_products", stale)
     audit_before = db.session.scalar(select(db.func.count()).select_from(AuditRecord))
