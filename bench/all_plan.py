@@ -26,7 +26,7 @@ QUICK = {
     "storefront": {"--products": 2_000, "--cooperatives": 50, "--duration": 2, "--rounds": 1, "--warmup": 1,
                    "--retries": 0},
     "flash_sale": {"--products": 1_000, "--cooperatives": 20, "--buyers": 100, "--units": 10, "--rounds": 1,
-                   "--bare-duration": 2, "--warmup": 1, "--timeout": 60},
+                   "--bare-duration": 2, "--warmup": 1, "--timeout": 60, "--retries": 0},
     "ledger": {"--lines": 2_000, "--households": 200, "--cooperatives": 20, "--rounds": 1, "--verify-runs": 1},
     "monitoring": {"--households": 300, "--lines": 2_000, "--cooperatives": 10, "--rounds": 1,
                    "--worst-rounds": 1},

@@ -47,11 +47,12 @@ def _machine():
 
 
 class CpuMeter:
-    """`with meter: ...` then `meter.others` is the share of all CPUs other processes used."""
+    """`with meter: ...` then `meter.others` is the share of all CPUs other processes used,
+    `meter.busy` the share any process used (ours and others)."""
 
     def __init__(self, url):
         self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
-        self.others = self.ours = self.ours_seconds = float("nan")
+        self.others = self.ours = self.ours_seconds = self.busy = float("nan")
 
     def _ours(self):
         # this process with its reaped children (wrk), plus live descendants (gunicorn)
@@ -82,6 +83,7 @@ class CpuMeter:
         self.ours = (ours1 - ours0) / total
         self.ours_seconds = (ours1 - ours0) / os.sysconf("SC_CLK_TCK")
         self.others = max(0.0, (busy1 - busy0) - (ours1 - ours0)) / total
+        self.busy = (busy1 - busy0) / total
 
 
 def wait_until_quiet(url, threshold, timeout, log=print):
@@ -143,3 +145,11 @@ def _first_line(cmd):
         return "not installed"
     lines = (result.stdout or result.stderr).strip().splitlines()
     return lines[0] if lines else "unknown"
+
+
+def held_back(meter, min_busy) -> bool:
+    """Whether a load that keeps the server saturated left the CPUs idle (busy below
+    `min_busy`) without anyone else using them: the host (a VM's hypervisor) held this
+    machine back, as happens here for tens of seconds at a time with nothing in /proc
+    to show for it but the idle time."""
+    return meter.busy == meter.busy and meter.busy < min_busy

@@ -118,7 +118,9 @@ def _method(args, rows, engine, on_sqlite=False):
         "app's gunicorn workers over the whole run. " + (
             f"A round starts only once other processes use at most {args.max_others:.0%} of the CPUs (waiting up "
             f"to {args.quiet_timeout} s) and is measured again (up to {args.retries} times) if they took more while "
-            f"it ran; {sum(r['repeats'] for r in rows)} rounds were measured again in this run."
+            f"it ran, or if the CPUs were busy less than {args.min_busy:.0%} of the time (the load saturates the "
+            "server, so idle CPUs mean the host held the machine back); "
+            f"{sum(r['repeats'] for r in rows)} rounds were measured again in this run."
             if args.max_others < 1 else
             f"In this run rounds waited for a quieter machine only while other processes used more than "
             f"{args.max_others:.0%} of the CPUs (`--max-others {args.max_others:g}`): other sessions' test suites and "

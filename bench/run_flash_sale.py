@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from . import flash_client, flash_data, flash_profile, load, seed, sqlite_copy
 from .flash_locks import LockSampler, NoLockSampler
 from .flash_report import print_profile, print_summary, write_docs
-from .machine import CpuMeter, wait_until_quiet
+from .machine import CpuMeter, held_back, wait_until_quiet
 from .run_storefront import GUNICORN, Gunicorn, has_data
 
 HELP = "flash sale: 1,000 buyers race for 100 units through the checkout API, vs the bare page"
@@ -53,7 +53,13 @@ def add_arguments(p):
                         "(default: %(default)s)")
     p.add_argument("--buyers", type=int, default=1000, help="buyers in the crowd (default: %(default)s)")
     p.add_argument("--units", type=int, default=100, help="units on sale per round (default: %(default)s)")
-    p.add_argument("--rounds", type=int, default=5,
+    p.add_argument("--retries", type=int, default=2,
+                   help="repeats of a bare-page round during which the CPUs sat idle (default: %(default)s)")
+    p.add_argument("--min-busy", type=float, default=0.8, metavar="SHARE",
+                   help="a bare-page round during which the machine's CPUs were busy less than this share is "
+                        "measured again: the host held the machine back (default: %(default)s). Sales are "
+                        "never repeated, so this can only make the ratio harder to reach")
+    p.add_argument("--rounds", type=int, default=7,
                    help="sales (each on a fresh product), interleaved with the bare page (default: %(default)s)")
     p.add_argument("--bare-duration", type=int, default=10,
                    help="seconds of load on the bare page per round (default: %(default)s)")
@@ -142,9 +148,16 @@ def run(args, command):
 
 
 def measure_bare(args, bare) -> dict:
-    with CpuMeter(args.database_url) as meter:
-        result = load.run(bare.base, ["/bare"], args.bare_duration, args.concurrency, args.engine)
-    result.update(others=meter.others, cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1))
+    for attempt in range(args.retries + 1):
+        with CpuMeter(args.database_url) as meter:
+            result = load.run(bare.base, ["/bare"], args.bare_duration, args.concurrency, args.engine)
+        result.update(others=meter.others, cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1),
+                      attempts=attempt + 1)
+        if not held_back(meter, args.min_busy):
+            break
+        if attempt < args.retries:
+            print(f"    the CPUs were busy only {meter.busy:.0%} of the bare page's round: the host held the "
+                  "machine back; measuring again")
     return result
 
 

@@ -31,7 +31,7 @@ from urllib.parse import quote
 import psycopg
 
 from . import load, queries, seed, sqlite_copy, storefront_data
-from .machine import CpuMeter, wait_until_quiet
+from .machine import CpuMeter, held_back, wait_until_quiet
 from .report import print_table, write_docs
 from .storefront_data import next_link_path, sample_products  # noqa: F401 - also this module's API
 
@@ -193,6 +193,10 @@ def add_arguments(p):
                    help="measure only while other processes use at most this share of the CPUs; a round "
                         "where they took more is repeated (default: %(default)s)")
     p.add_argument("--retries", type=int, default=2, help="repeats of a noisy round (default: %(default)s)")
+    p.add_argument("--min-busy", type=float, default=0.8, metavar="SHARE",
+                   help="a round during which the machine's CPUs were busy less than this share (all processes) "
+                        "is measured again: the load keeps the server saturated, so idle CPUs mean the host "
+                        "held the machine back (default: %(default)s)")
     p.add_argument("--quiet-timeout", type=int, default=120,
                    help="longest wait, in seconds, for a quiet machine before a round (default: %(default)s)")
     p.add_argument("--reuse-data", action="store_true",
@@ -315,17 +319,20 @@ def _measure_rounds(args, url, targets, servers):
 def measure(url, base, paths, args):
     """One measurement on a quiet machine: wait until other processes use at most
     --max-others of the CPUs, measure, and repeat (up to --retries times) if they
-    took more than that while we measured."""
+    took more than that while we measured, or if the CPUs sat idle (machine.held_back)."""
     for attempt in range(args.retries + 1):
         wait_until_quiet(url, args.max_others, args.quiet_timeout)
         with CpuMeter(url) as meter:
             result = load.run(base, paths, args.duration, args.concurrency, args.engine)
         result.update(others=meter.others, ours=meter.ours, attempts=attempt + 1,
                       cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1))
-        if meter.others <= args.max_others:
+        noisy = meter.others > args.max_others
+        if not noisy and not held_back(meter, args.min_busy):
             break
         if attempt < args.retries:
-            print(f"    other processes took {meter.others:.0%} of the CPUs during it: measuring again")
+            print(f"    other processes took {meter.others:.0%} of the CPUs during it: measuring again" if noisy else
+                  f"    the CPUs were busy only {meter.busy:.0%} of the time: the host held the machine back; "
+                  "measuring again")
     return result
 
 
