@@ -74,7 +74,12 @@ def write_docs(*, command, args, summary, rounds, bares, data, gunicorn, problem
         "from the instant the requests were written to the moment the last successful checkout (201) was read. "
         "It is the rate at which the server turns the crowd into reservations while there is stock (the rejected "
         "requests answered meanwhile cost their share). \"All answered\" is the whole burst, until the last of "
-        f"the {args.buyers:,} answers. Figures are medians over the rounds.", "",
+        f"the {args.buyers:,} answers. Figures are medians over the rounds. A bare-page round, or a sale's "
+        f"burst{' (on PostgreSQL)' if not on_sqlite else ' (on PostgreSQL; not here)'}, during which the "
+        f"machine's CPUs were busy less than {args.min_busy:.0%} of the time is measured again (up to "
+        f"{args.retries} times; a sale on a fresh product): both saturate the server, so idle CPUs with nothing "
+        "else running mean the host held this virtual machine back, which it does here for tens of seconds at "
+        "a time. A sale that oversold or answered a 5xx is always kept.", "",
         "Targets (issue 3): zero oversell, zero 5xx, successful checkouts per second ≥ "
         f"{s['min_ratio']} × the bare page's requests per second measured in the same run.", "",
         *(_sqlite_lines(url, source_url, data) if on_sqlite else []),

@@ -147,9 +147,9 @@ def _first_line(cmd):
     return lines[0] if lines else "unknown"
 
 
-def held_back(meter, min_busy) -> bool:
-    """Whether a load that keeps the server saturated left the CPUs idle (busy below
-    `min_busy`) without anyone else using them: the host (a VM's hypervisor) held this
-    machine back, as happens here for tens of seconds at a time with nothing in /proc
-    to show for it but the idle time."""
-    return meter.busy == meter.busy and meter.busy < min_busy
+def held_back(busy, min_busy) -> bool:
+    """Whether a load that keeps the server saturated left the CPUs idle (a CpuMeter's
+    `busy` share below `min_busy`) without anyone else using them: the host (a VM's
+    hypervisor) held this machine back, as happens here for tens of seconds at a time
+    with nothing in /proc to show for it but the idle time."""
+    return busy == busy and busy < min_busy

@@ -27,7 +27,7 @@ the target is the same. pg_stat_activity has no SQLite counterpart: no lock samp
 import os
 import statistics
 import tempfile
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from urllib.parse import urlsplit
 
 from . import flash_client, flash_data, flash_profile, load, seed, sqlite_copy
@@ -54,11 +54,12 @@ def add_arguments(p):
     p.add_argument("--buyers", type=int, default=1000, help="buyers in the crowd (default: %(default)s)")
     p.add_argument("--units", type=int, default=100, help="units on sale per round (default: %(default)s)")
     p.add_argument("--retries", type=int, default=2,
-                   help="repeats of a bare-page round during which the CPUs sat idle (default: %(default)s)")
+                   help="repeats of a round during which the CPUs sat idle (default: %(default)s)")
     p.add_argument("--min-busy", type=float, default=0.8, metavar="SHARE",
-                   help="a bare-page round during which the machine's CPUs were busy less than this share is "
-                        "measured again: the host held the machine back (default: %(default)s). Sales are "
-                        "never repeated, so this can only make the ratio harder to reach")
+                   help="a bare-page round, or a sale's burst, during which the machine's CPUs were busy less "
+                        "than this share is measured again (a sale on a fresh product): both saturate the "
+                        "server, so idle CPUs mean the host held the machine back. A sale that oversold or "
+                        "answered a 5xx is never set aside (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=7,
                    help="sales (each on a fresh product), interleaved with the bare page (default: %(default)s)")
     p.add_argument("--bare-duration", type=int, default=10,
@@ -134,7 +135,7 @@ def run(args, command):
                           f"p95 {bares[-1]['p95']:.1f} ms  errors {bares[-1]['errors']}  "
                           f"others' CPU {bares[-1]['others']:.0%}")
                 else:
-                    rounds.append(sale(args, app, tokens, args.units, label=f"round {rnd + 1}"))
+                    rounds.append(sale_on_a_working_machine(args, app, tokens, label=f"round {rnd + 1}"))
                     print_round(rnd, args, rounds[-1])
         server_errors = _log_errors([app.log_path, bare.log_path])
     summary = summarise(args, rounds, bares)
@@ -153,7 +154,7 @@ def measure_bare(args, bare) -> dict:
             result = load.run(bare.base, ["/bare"], args.bare_duration, args.concurrency, args.engine)
         result.update(others=meter.others, cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1),
                       attempts=attempt + 1)
-        if not held_back(meter, args.min_busy):
+        if not held_back(meter.busy, args.min_busy):
             break
         if attempt < args.retries:
             print(f"    the CPUs were busy only {meter.busy:.0%} of the bare page's round: the host held the "
@@ -161,28 +162,45 @@ def measure_bare(args, bare) -> dict:
     return result
 
 
+def sale_on_a_working_machine(args, app, tokens, label) -> dict:
+    """A sale whose burst had the CPUs (machine.held_back); one held back is sold again
+    on a fresh product, up to --retries times, unless it went wrong (kept, to be seen).
+    Not on SQLite: its writers take turns, sleeping in SQLite's busy handler, so idle
+    CPUs there are the sale's own."""
+    if sqlite_copy.is_sqlite(args.database_url):
+        return sale(args, app, tokens, args.units, label)
+    for attempt in range(args.retries + 1):
+        result = sale(args, app, tokens, args.units, label)
+        went_wrong = not result["check"]["ok"] or result["errors_5xx"] or result["pay_5xx"] or result["failed"]
+        if went_wrong or not held_back(result["burst_busy"], args.min_busy) or attempt == args.retries:
+            return result
+        print(f"    the CPUs were busy only {result['burst_busy']:.0%} of the sale's burst: the host held "
+              "the machine back; selling again")
+
+
 def sale(args, app, tokens, units, label) -> dict:
     """One flash sale on a fresh product: the burst, then the winners pay, then the
     database is checked. Returns the round's figures."""
     product_id = flash_data.new_flash_product(args.database_url, units, label)
     sampler = NoLockSampler() if sqlite_copy.is_sqlite(args.database_url) else LockSampler(args.database_url)
+    burst_meter = CpuMeter(args.database_url)
     with CpuMeter(args.database_url) as meter, sampler as locks:
-        result = _sale(app, tokens, product_id, args.timeout, args.connections)
+        result = _sale(app, tokens, product_id, args.timeout, args.connections, burst_meter)
     sold_out, answered = result["start"] + result["sellout_s"], result["start"] + result["burst_s"]
     result["locked_sellout"] = locks.mean_waiting(result["start"], sold_out)
     result["locked_after"] = locks.mean_waiting(sold_out, answered)
     result["check"] = flash_data.check_round(args.database_url, product_id, units)
     result.update(label=label, units=units, product_id=product_id, others=meter.others,
-                  cpu_seconds=meter.ours_seconds)
+                  cpu_seconds=meter.ours_seconds, burst_busy=burst_meter.busy)
     return result
 
 
-def _sale(app, tokens, product_id, timeout, connections=0) -> dict:
+def _sale(app, tokens, product_id, timeout, connections=0, burst_meter=None) -> dict:
     host = f"127.0.0.1:{app.port}"
     body = {"items": [{"product_id": product_id, "quantity": 1}], "shipping_address": ADDRESS}
     requests = [flash_client.request_bytes("POST", "/api/v1/checkouts", host, _headers(i, token), body)
                 for i, token in enumerate(tokens)]
-    start, answers = _burst(app.port, requests, timeout, connections)
+    start, answers = _burst(app.port, requests, timeout, connections, burst_meter)
     # the winners pay, on new connections (the sale's may have idled past gunicorn's keep-alive)
     won = [(i, a) for i, a in enumerate(answers) if a.status == 201]
     pay_requests = [flash_client.request_bytes(
@@ -191,11 +209,13 @@ def _sale(app, tokens, product_id, timeout, connections=0) -> dict:
     return _figures(start, answers, pay_start, paid)
 
 
-def _burst(port, requests, timeout, connections=0):
+def _burst(port, requests, timeout, connections=0, meter=None):
+    """(`meter`, a CpuMeter, measures the requests and answers, not the connections' opening)"""
     count = min(connections, len(requests)) if connections > 0 else len(requests)
     conns = flash_client.open_all("127.0.0.1", port, count)
     try:
-        return flash_client.burst(conns, requests, timeout)
+        with meter or nullcontext():
+            return flash_client.burst(conns, requests, timeout)
     finally:
         for conn in conns:
             conn.close()

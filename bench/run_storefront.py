@@ -327,7 +327,7 @@ def measure(url, base, paths, args):
         result.update(others=meter.others, ours=meter.ours, attempts=attempt + 1,
                       cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1))
         noisy = meter.others > args.max_others
-        if not noisy and not held_back(meter, args.min_busy):
+        if not noisy and not held_back(meter.busy, args.min_busy):
             break
         if attempt < args.retries:
             print(f"    other processes took {meter.others:.0%} of the CPUs during it: measuring again" if noisy else

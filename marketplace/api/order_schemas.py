@@ -2,12 +2,14 @@
 from marshmallow import Schema, fields, validate
 
 Int = lambda **kw: fields.Integer(strict=True, **kw)  # noqa: E731
+#: ids are 32-bit columns: a number beyond names nothing, and the database would refuse it
+Id = lambda **kw: Int(validate=validate.Range(min=1, max=2**31 - 1), **kw)  # noqa: E731
 
 
 class CheckoutItemIn(Schema):
-    product_id = Int(required=True)
+    product_id = Id(required=True)
     quantity = Int(required=True)
-    livestream_id = Int(allow_none=True)
+    livestream_id = Id(allow_none=True)
 
 
 class AddressSchema(Schema):

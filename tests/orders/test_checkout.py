@@ -208,3 +208,17 @@ def stock_in_transaction(product_id):
     from marketplace.catalog.models import Product
 
     return db.session.scalar(select(Product.stock).where(Product.id == product_id))
+
+
+@pytest.mark.parametrize("field", ["product_id", "livestream_id"])
+@pytest.mark.parametrize("value", [2**31, 10**40, 0, -(2**63)])
+def test_ids_no_row_can_have_are_a_clear_422_before_any_query(api, make, field, value):
+    """Ids are 32-bit columns: the database would refuse a larger number (SQLite: an
+    overflow) and a 500 would follow; they are refused with the checkout's own fields."""
+    product, buyer = make.product(stock=5), make.user()
+    before = snapshot(product)
+    item = {"product_id": product.id, "quantity": 1, field: value}
+    response = api("post", "/checkouts", user=buyer, json={"items": [item], "shipping_address": ADDRESS})
+    assert response.status_code == 422, response.get_json()
+    assert field in response.get_json()["error"]["message"]
+    assert snapshot(product) == before
