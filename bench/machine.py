@@ -153,3 +153,15 @@ def held_back(busy, min_busy) -> bool:
     hypervisor) held this machine back, as happens here for tens of seconds at a time
     with nothing in /proc to show for it but the idle time."""
     return busy == busy and busy < min_busy
+
+
+def until_not_held_back(measure, min_busy, retries, what, keep=lambda result: False):
+    """measure() -> a result with its CPUs' "busy" share, measured again while held_back,
+    up to `retries` times; a result `keep` accepts (one that went wrong) is never set
+    aside. Returns the last result."""
+    for attempt in range(retries + 1):
+        result = measure()
+        if keep(result) or not held_back(result["busy"], min_busy) or attempt == retries:
+            return result
+        print(f"    the CPUs were busy only {result['busy']:.0%} of {what}: the host held the machine back; "
+              "measuring again")

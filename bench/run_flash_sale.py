@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 from . import flash_client, flash_data, flash_profile, load, seed, sqlite_copy
 from .flash_locks import LockSampler, NoLockSampler
 from .flash_report import print_profile, print_summary, write_docs
-from .machine import CpuMeter, held_back, wait_until_quiet
+from .machine import CpuMeter, until_not_held_back, wait_until_quiet
 from .run_storefront import GUNICORN, Gunicorn, has_data
 
 HELP = "flash sale: 1,000 buyers race for 100 units through the checkout API, vs the bare page"
@@ -149,16 +149,14 @@ def run(args, command):
 
 
 def measure_bare(args, bare) -> dict:
-    for attempt in range(args.retries + 1):
-        with CpuMeter(args.database_url) as meter:
-            result = load.run(bare.base, ["/bare"], args.bare_duration, args.concurrency, args.engine)
-        result.update(others=meter.others, cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1),
-                      attempts=attempt + 1)
-        if not held_back(meter.busy, args.min_busy):
-            break
-        if attempt < args.retries:
-            print(f"    the CPUs were busy only {meter.busy:.0%} of the bare page's round: the host held the "
-                  "machine back; measuring again")
+    return until_not_held_back(lambda: _bare_round(args, bare), args.min_busy, args.retries, "the bare page's round")
+
+
+def _bare_round(args, bare) -> dict:
+    with CpuMeter(args.database_url) as meter:
+        result = load.run(bare.base, ["/bare"], args.bare_duration, args.concurrency, args.engine)
+    result.update(others=meter.others, cpu_ms=meter.ours_seconds * 1000 / max(result["requests"], 1),
+                  busy=meter.busy)
     return result
 
 
@@ -167,15 +165,16 @@ def sale_on_a_working_machine(args, app, tokens, label) -> dict:
     on a fresh product, up to --retries times, unless it went wrong (kept, to be seen).
     Not on SQLite: its writers take turns, sleeping in SQLite's busy handler, so idle
     CPUs there are the sale's own."""
-    if sqlite_copy.is_sqlite(args.database_url):
+    def one_sale():
         return sale(args, app, tokens, args.units, label)
-    for attempt in range(args.retries + 1):
-        result = sale(args, app, tokens, args.units, label)
-        went_wrong = not result["check"]["ok"] or result["errors_5xx"] or result["pay_5xx"] or result["failed"]
-        if went_wrong or not held_back(result["burst_busy"], args.min_busy) or attempt == args.retries:
-            return result
-        print(f"    the CPUs were busy only {result['burst_busy']:.0%} of the sale's burst: the host held "
-              "the machine back; selling again")
+
+    if sqlite_copy.is_sqlite(args.database_url):
+        return one_sale()
+    return until_not_held_back(one_sale, args.min_busy, args.retries, "the sale's burst", keep=_went_wrong)
+
+
+def _went_wrong(result) -> bool:
+    return not result["check"]["ok"] or bool(result["errors_5xx"] or result["pay_5xx"] or result["failed"])
 
 
 def sale(args, app, tokens, units, label) -> dict:
@@ -191,7 +190,7 @@ def sale(args, app, tokens, units, label) -> dict:
     result["locked_after"] = locks.mean_waiting(sold_out, answered)
     result["check"] = flash_data.check_round(args.database_url, product_id, units)
     result.update(label=label, units=units, product_id=product_id, others=meter.others,
-                  cpu_seconds=meter.ours_seconds, burst_busy=burst_meter.busy)
+                  cpu_seconds=meter.ours_seconds, busy=burst_meter.busy)  # (busy: during the burst)
     return result
 
 

@@ -6,9 +6,8 @@ from sqlalchemy import func, or_, select
 from ..coops.services import is_staff
 from ..core.errors import NotFound
 from ..extensions import db, limiter
-from ..orders import fulfilment
+from ..orders import fulfilment, placing
 from ..orders.models import Checkout, CheckoutStatus, Order, OrderStatus
-from ..orders import placing
 from ..orders.placing import WantedLine
 from ..payments import services as payments
 from .common import BEARER, list_envelope, require_user, rows_read_along

@@ -221,7 +221,7 @@ def _load_products(lines, rows=None) -> dict:
     """product id -> its row (as committed now: no session cache in the way); `rows`:
     already read (read_products)."""
     if rows is None:
-        rows = db.session.execute(_products_query(), {"ids": sorted({w.product_id for w in lines})}).all()
+        rows = db.session.execute(_products_query(), product_params(lines)).all()
     found = {row.id: row for row in rows}
     for w in lines:
         p = found.get(w.product_id)
