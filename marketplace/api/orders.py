@@ -73,7 +73,7 @@ def create_checkout(body):
               for i in body["items"]]
     placing.statement_per_transaction(wanted)
     # the buyer's token and the products in one round trip
-    user = require_user(placing.products_with_token, placing.product_params(wanted))
+    user = require_user(*placing.products_with_token(wanted))
     rows = rows_read_along()
     placed, payment = payments.place_and_start_payment(user, wanted, body["shipping_address"],
                                                        None if rows is None else placing.read_products(rows))
