@@ -66,7 +66,9 @@ def mark_paid(checkout: Checkout) -> PaidResult:
     changed = db.session.execute(
         update(Checkout).where(Checkout.id == checkout.id, Checkout.status == CheckoutStatus.pending_payment)
         .values(status=CheckoutStatus.paid, paid_at=utcnow()).execution_options(synchronize_session=False)).rowcount
-    db.session.refresh(checkout)
+    # what the UPDATE wrote; the orders as they are now only when it found the checkout
+    # paid or ended by someone else (then they are what decides)
+    db.session.refresh(checkout, ["status", "paid_at"] if changed else None)
     if not changed:
         if checkout.status == CheckoutStatus.paid:
             return PaidResult.already_paid

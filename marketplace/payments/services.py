@@ -6,6 +6,7 @@ from datetime import datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from ..coops.services import is_staff
 from ..core import audit
@@ -158,7 +159,10 @@ def _checkout_of(provider: str, event: GatewayEvent) -> Checkout | None:
     intent's metadata -- then the id is stored now."""
     if not event.payment_intent_id:
         return None
-    checkout = db.session.scalar(select(Checkout).where(Checkout.payment_intent_id == event.payment_intent_id))
+    # the checkout's row only: its orders load when the event needs them, and when the
+    # request has loaded this checkout already they are in the session (not read again)
+    checkout = db.session.scalar(select(Checkout).options(lazyload(Checkout.orders))
+                                 .where(Checkout.payment_intent_id == event.payment_intent_id))
     if checkout is not None or event.checkout_id is None:
         return checkout
     checkout = db.session.get(Checkout, event.checkout_id)

@@ -80,3 +80,17 @@ def test_the_audit_record_names_the_amount_and_every_order(app, api, make):
     by_coop = sorted(body["orders"], key=lambda o: o["cooperative_id"])
     assert record.actor_id == buyer.id and record.object_type == "checkouts"
     assert record.after == {"amount_fen": 2 * 1990 + 3500, "orders": [o["id"] for o in by_coop]}
+
+
+def test_paying_reads_the_checkouts_orders_once_before_the_answer(app, api, make):
+    """The payment reads the checkout's orders (with their lines and events) as the view
+    loads the checkout, and again for the answer after the commit; finding the checkout
+    by its payment and marking it paid read only its row."""
+    buyer = make.user()
+    placed = place(api, buyer, (make.product(stock=5), 1), (make.product(stock=5), 2)).get_json()
+    response, seen = _statements_of(app, lambda: api("post", f"/checkouts/{placed['id']}/demo-confirm", user=buyer))
+    body = response.get_json()
+    assert response.status_code == 200, body
+    assert body["status"] == "paid" and [o["status"] for o in body["orders"]] == ["paid", "paid"]
+    assert all(o["events"][-1]["status"] == "paid" for o in body["orders"])
+    assert len([s for s in seen if s.startswith("SELECT orders")]) == 2, seen
