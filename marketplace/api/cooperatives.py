@@ -43,7 +43,7 @@ def list_cooperatives(args):
 def get_cooperative(coop_id):
     user = api_user()
     coop = services.get_cooperative(coop_id, user)
-    private = services.can_manage(user, coop) or services.is_staff(user)
+    private = services.can_manage(user, coop) or services.staff_covers(user, coop.county)
     return cooperative_dict(coop, _product_counts([coop.id]).get(coop.id, 0), private=private)
 
 

@@ -3,7 +3,7 @@ from flask import current_app, jsonify
 from flask_smorest import Blueprint
 from sqlalchemy import func, or_, select
 
-from ..coops.services import is_staff
+from ..coops.services import staff_covers
 from ..core.errors import NotFound
 from ..extensions import db, limiter
 from ..orders import fulfilment, placing
@@ -58,7 +58,8 @@ def placed_dict(placed, payment) -> dict:
 
 def _own_checkout(checkout_id, user) -> Checkout:
     checkout = db.session.get(Checkout, checkout_id)
-    if checkout is None or (checkout.buyer_id != user.id and not is_staff(user)):
+    if checkout is None or not (checkout.buyer_id == user.id
+                                or any(staff_covers(user, o.cooperative.county) for o in checkout.orders)):
         raise NotFound("No such checkout.")
     return checkout
 

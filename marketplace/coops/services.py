@@ -23,13 +23,26 @@ def get_cooperative(coop_id, viewer=None) -> Cooperative:
     """A cooperative the viewer may see: verified ones for everyone, any for its
     own members and staff."""
     coop = db.session.get(Cooperative, coop_id) if isinstance(coop_id, int) else None
-    if coop is None or not (coop.is_public or can_manage(viewer, coop) or is_staff(viewer)):
+    if coop is None or not (coop.is_public or can_manage(viewer, coop) or staff_covers(viewer, coop.county)):
         raise NotFound(_l("No such cooperative."))
     return coop
 
 
 def is_staff(user):
     return bool(user and getattr(user, "is_authenticated", False) and user.is_staff)
+
+
+def staff_covers(user, county: str) -> bool:
+    """Whether `user` is staff who act on `county`'s cooperatives (their applications,
+    private details and orders). Staff assigned to counties act on those counties only,
+    as they see only those counties' households (monitoring.scope); programme-level
+    staff (no assignment) and admins act on all."""
+    if not is_staff(user):
+        return False
+    from ..monitoring.scope import counties_of  # (monitoring builds on this module)
+
+    counties = counties_of(user)
+    return counties is None or county in counties
 
 
 def membership_of(user, coop) -> Membership | None:
@@ -118,6 +131,8 @@ DECISIONS = {
 def decide(staff, coop: Cooperative, decision: str, reason: str = "") -> Cooperative:
     if not is_staff(staff):
         raise Forbidden(_l("Only programme staff can verify cooperatives."), code="staff_only")
+    if not staff_covers(staff, coop.county):  # another county's: as if it did not exist
+        raise NotFound(_l("No such cooperative."))
     allowed_from, target = DECISIONS[decision]
     if coop.status not in allowed_from:
         raise Conflict(_l("A %(status)s cooperative cannot be changed that way.",

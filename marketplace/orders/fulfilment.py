@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from ..coops.models import MemberRole
-from ..coops.services import ensure_member, is_staff, membership_of
+from ..coops.services import ensure_member, membership_of, staff_covers
 from ..core.db import utcnow
 from ..core.errors import Conflict, Forbidden, NotFound
 from ..core.validation import Checker
@@ -19,18 +19,19 @@ AUTO_DELIVER_AFTER = timedelta(days=14)
 
 
 def visible_order(order_id, user) -> Order:
-    """The buyer's own order, an order of the user's cooperative, or any for staff.
-    Anything else is 404, so order numbers reveal nothing."""
+    """The buyer's own order, an order of the user's cooperative, or, for staff, an
+    order of a cooperative in their counties (coops.services.staff_covers). Anything
+    else is 404, so order numbers reveal nothing."""
     order = db.session.get(Order, order_id) if isinstance(order_id, int) else None
-    if order is None or not (order.buyer_id == getattr(user, "id", None) or is_staff(user)
-                             or membership_of(user, order.cooperative)):
+    if order is None or not (order.buyer_id == getattr(user, "id", None) or membership_of(user, order.cooperative)
+                             or staff_covers(user, order.cooperative.county)):
         raise NotFound(_l("No such order."))
     return order
 
 
 def seller_order(order_id, user) -> Order:
     order = visible_order(order_id, user)
-    if not is_staff(user):
+    if not staff_covers(user, order.cooperative.county):
         ensure_member(user, order.cooperative, SELLERS)
     return order
 

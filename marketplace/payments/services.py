@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import lazyload
 
-from ..coops.services import is_staff
+from ..coops.services import staff_covers
 from ..core import audit
 from ..core.errors import Conflict, Forbidden
 from ..extensions import db
@@ -204,8 +204,8 @@ def _refund_whole(checkout, amount_fen, currency, why):
 
 
 def refund_order(actor, order, lines=None, amount_fen=None, reason: str = ""):
-    """A refund by the order's cooperative or by staff, through the provider."""
-    if not is_staff(actor):
+    """A refund by the order's cooperative or by staff of its county, through the provider."""
+    if not staff_covers(actor, order.cooperative.county):
         from ..coops.services import ensure_member
         ensure_member(actor, order.cooperative, SELLERS)
     _lock(order)

@@ -9,6 +9,7 @@ from ..coops.forms import ReasonForm
 from ..coops.models import CoopStatus, Cooperative
 from ..core.errors import DomainError
 from ..extensions import db
+from ..monitoring.scope import counties_of
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 
@@ -26,6 +27,9 @@ def cooperatives():
     q = select(Cooperative).order_by(Cooperative.created_at.desc())
     if status in CoopStatus.__members__:
         q = q.where(Cooperative.status == CoopStatus(status))
+    counties = counties_of(current_user)  # staff of some counties decide on those counties' cooperatives
+    if counties is not None:
+        q = q.where(Cooperative.county.in_(counties))
     coops = db.session.scalars(q.limit(200)).all()
     return render_template("staff/cooperatives.html", coops=coops, status=status, form=ReasonForm(),
                            statuses=list(CoopStatus))
@@ -33,7 +37,9 @@ def cooperatives():
 
 @bp.post("/cooperatives/<int:coop_id>/<any(verify, reject, suspend):decision>")
 def decide(coop_id, decision):
-    coop = db.session.get(Cooperative, coop_id) or abort(404)
+    coop = db.session.get(Cooperative, coop_id)
+    if coop is None or not coop_services.staff_covers(current_user, coop.county):
+        abort(404)
     form = ReasonForm()
     if not form.validate_on_submit():
         flash(_("Please try again."), "error")

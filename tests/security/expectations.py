@@ -94,9 +94,9 @@ EXPECTED = {
     "POST /checkouts/<int:checkout_id>/demo-pay": only(BUYER, "the buyer's checkout"),
     "POST /checkouts/<int:checkout_id>/cancel": only(BUYER, "the buyer's checkout"),
     "GET /orders": signed_in("one's own orders"),
-    "GET /orders/<int:order_id>": only(BUYER | A | STAFF, "the buyer, the selling cooperative, staff"),
+    "GET /orders/<int:order_id>": only(BUYER | A | COUNTY_X, "the buyer, the selling cooperative, staff of its county"),
     "POST /orders/<int:order_id>/<any(deliver, cancel):action>": only(
-        BUYER, "the buyer's own order", bounced=A | STAFF),
+        BUYER, "the buyer's own order", bounced=A | COUNTY_X),
     # --- cooperatives and their desks -------------------------------------------------------
     "GET /cooperatives/apply": signed_in("members are sent to their dashboard"),
     "POST /cooperatives/apply": signed_in("a member cannot apply again"),
@@ -147,7 +147,7 @@ EXPECTED = {
     # --- programme staff ------------------------------------------------------------------------
     "GET /staff/cooperatives": only(STAFF, "cooperative applications"),
     "POST /staff/cooperatives/<int:coop_id>/<any(verify, reject, suspend):decision>": only(
-        STAFF, "verification is programme-wide"),
+        COUNTY_X, "staff of the cooperative's county (programme-level staff: all)"),
     "GET /staff/households": only(STAFF, "the register, each staff member's counties only"),
     "GET /staff/households/new": only(STAFF, "the register form"),
     "POST /staff/households/new": only(COUNTY_X, "registers a household of county X"),
@@ -197,19 +197,21 @@ EXPECTED = {
     "GET /api/v1/cooperatives/<int:coop_id>": public("a verified cooperative"),
     "POST /api/v1/cooperatives/<int:coop_id>/products": only(A, "A's catalog"),
     "POST /api/v1/cooperatives/<int:coop_id>/members": only(A, "A's owner"),
-    "POST /api/v1/cooperatives/<int:coop_id>/verify": only(STAFF, "programme-wide"),
-    "POST /api/v1/cooperatives/<int:coop_id>/reject": only(STAFF, "programme-wide"),
-    "POST /api/v1/cooperatives/<int:coop_id>/suspend": only(STAFF, "programme-wide"),
+    "POST /api/v1/cooperatives/<int:coop_id>/verify": only(COUNTY_X, "staff of the cooperative's county"),
+    "POST /api/v1/cooperatives/<int:coop_id>/reject": only(COUNTY_X, "staff of the cooperative's county"),
+    "POST /api/v1/cooperatives/<int:coop_id>/suspend": only(COUNTY_X, "staff of the cooperative's county"),
     # --- API: buying ------------------------------------------------------------------------------
     "POST /api/v1/checkouts": signed_in("one's own checkout"),
-    "GET /api/v1/checkouts/<int:checkout_id>": only(BUYER | STAFF, "the buyer's checkout; staff audit"),
+    "GET /api/v1/checkouts/<int:checkout_id>": only(BUYER | COUNTY_X,
+                                                   "the buyer's checkout; staff of a seller's county audit"),
     "POST /api/v1/checkouts/<int:checkout_id>/demo-confirm": only(BUYER, "the buyer pays"),
     "GET /api/v1/orders": signed_in("one's own orders, or one's cooperative's"),
-    "GET /api/v1/orders/<int:order_id>": only(BUYER | A | STAFF, "the buyer, the selling cooperative, staff"),
+    "GET /api/v1/orders/<int:order_id>": only(BUYER | A | COUNTY_X,
+                                              "the buyer, the selling cooperative, its county's staff"),
     "POST /api/v1/orders/<int:order_id>/cancel": only(BUYER, "the buyer's order"),
     "POST /api/v1/orders/<int:order_id>/deliver": only(BUYER, "the buyer confirms delivery"),
     "POST /api/v1/orders/<int:order_id>/ship": only(A, "A ships"),
-    "POST /api/v1/orders/<int:order_id>/refunds": only(A | STAFF, "A or programme staff refund"),
+    "POST /api/v1/orders/<int:order_id>/refunds": only(A | COUNTY_X, "A or staff of A's county refund"),
     "POST /api/v1/payments/stripe/webhook": public("signed by Stripe, no user; 404 without Stripe",
                                                    exact={role: 404 for role in ROLES}),
     # --- API: live shows --------------------------------------------------------------------------

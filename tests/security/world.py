@@ -42,8 +42,8 @@ ID_NUMBER_X = with_check_digit("61042619770707123")
 #: private text -> the roles that may read it anywhere (pages, JSON, exports)
 MARKERS = {
     "Secret draft fungus": {"member_a", "staff_x", "staff_y", "admin"},  # a draft product of A
-    ADDRESS["name"]: {"buyer", "member_a", "staff_x", "staff_y", "admin"},
-    ADDRESS["phone"]: {"buyer", "member_a", "staff_x", "staff_y", "admin"},
+    ADDRESS["name"]: {"buyer", "member_a", "staff_x", "admin"},  # staff: of the seller's county
+    ADDRESS["phone"]: {"buyer", "member_a", "staff_x", "admin"},
     "Xu Mingyuan": {"member_a", "staff_x", "admin"},  # head of household X, linked to A
     ID_NUMBER_X: {"staff_x", "admin"},  # its full identity number: staff of its county only
     "Yang Feifei": {"member_b", "staff_y", "admin"},  # head of household Y, linked to B
