@@ -7,7 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from ..coops.models import CoopStatus, MemberRole
-from ..coops.services import is_staff, ensure_member, membership_of
+from ..coops.services import ensure_member, membership_of, staff_covers
 from ..core import audit
 from ..core.clock import local_today
 from ..core.errors import Conflict, NotFound
@@ -134,12 +134,12 @@ def _product_with_coop_and_images():
 
 def visible_product(product_id, viewer=None) -> Product:
     """The product if the viewer may see it: active products of verified
-    cooperatives for everyone; any of its own for a member; any for staff."""
+    cooperatives for everyone; any of its own for a member; any of their counties' for staff."""
     product = load_product(product_id)
     if product is None:
         raise NotFound(_l("No such product."))
     public = product.status == ProductStatus.active and product.cooperative.status == CoopStatus.verified
-    if not (public or membership_of(viewer, product.cooperative) or is_staff(viewer)):
+    if not (public or membership_of(viewer, product.cooperative) or staff_covers(viewer, product.cooperative.county)):
         raise NotFound(_l("No such product."))
     return product
 

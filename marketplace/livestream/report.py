@@ -11,7 +11,7 @@ import logging
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..coops.services import is_staff, membership_of
+from ..coops.services import is_staff, membership_of, staff_covers
 from ..core.errors import NotFound
 from ..extensions import db
 from ..households.models import EntryKind, Household, LedgerEntry
@@ -44,7 +44,7 @@ def may_view(cooperative_id: int, public: bool, viewer=None) -> bool:
 
 
 def report_show(show_id, viewer) -> Show:
-    """The report is for the cooperative's members and programme staff; others get 404."""
+    """The report is for the cooperative's members and the staff of its county; others get 404."""
     show = _get(show_id)
     if not may_see_report(show, viewer):
         raise NotFound(_l("No such show."))
@@ -52,7 +52,7 @@ def report_show(show_id, viewer) -> Show:
 
 
 def may_see_report(show, viewer) -> bool:
-    return bool(membership_of(viewer, show.cooperative) or is_staff(viewer))
+    return bool(membership_of(viewer, show.cooperative) or staff_covers(viewer, show.cooperative.county))
 
 
 def viewer_key(user=None, session_key=None, remote="", agent="") -> str:

@@ -130,7 +130,7 @@ EXPECTED = {
     "POST /shows/<int:show_id>/buy": signed_in("buying at the live price"),
     "POST /shows/<int:show_id>/chat": signed_in("chat (anonymous: 401 JSON)"),
     "POST /shows/<int:show_id>/remind": signed_in("one's own reminder"),
-    "GET /shows/<int:show_id>/report": only(A | STAFF, "the show's cooperative and staff"),
+    "GET /shows/<int:show_id>/report": only(A | COUNTY_X, "the show's cooperative and its county's staff"),
     "GET /my/shows": only(MEMBERS, "one's own cooperative's shows"),
     "GET /my/shows/new": only(MEMBERS, "one's own cooperative's shows"),
     "POST /my/shows/new": only(MEMBERS, "one's own cooperative's shows"),
@@ -225,7 +225,7 @@ EXPECTED = {
     "POST /api/v1/livestreams/<int:show_id>/pin": only(A, "A's show"),
     "POST /api/v1/livestreams/<int:show_id>/chat": signed_in("chat"),
     "POST /api/v1/livestreams/<int:show_id>/reminders": signed_in("one's own reminder"),
-    "GET /api/v1/livestreams/<int:show_id>/report": only(A | STAFF, "the show's cooperative and staff"),
+    "GET /api/v1/livestreams/<int:show_id>/report": only(A | COUNTY_X, "the show's cooperative and its county's staff"),
     # --- API: households, ledger, audit -----------------------------------------------------------
     "GET /api/v1/households": only(STAFF, "the register, each staff member's counties only"),
     "POST /api/v1/households": only(COUNTY_X, "registers a household of county X"),

@@ -61,3 +61,10 @@ def test_county_staff_cannot_see_or_refund_another_countys_order(api, make):
     assert refunded.status_code == 201, refunded.get_json()
     db.session.refresh(order)
     assert order.status == OrderStatus.refunded
+
+
+def test_county_staff_see_drafts_of_their_countys_cooperatives_only(api, make):
+    draft = make.product(coop=make.coop(county="Yanggao"), status="draft", title="Unlisted day lilies")
+    assert api("get", f"/products/{draft.id}", user=county_staff(make, "Zhashui")).status_code == 404
+    seen = api("get", f"/products/{draft.id}", user=county_staff(make, "Yanggao"))
+    assert seen.status_code == 200 and seen.get_json()["title"] == "Unlisted day lilies"

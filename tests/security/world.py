@@ -41,7 +41,7 @@ ID_NUMBER_X = with_check_digit("61042619770707123")
 
 #: private text -> the roles that may read it anywhere (pages, JSON, exports)
 MARKERS = {
-    "Secret draft fungus": {"member_a", "staff_x", "staff_y", "admin"},  # a draft product of A
+    "Secret draft fungus": {"member_a", "staff_x", "admin"},  # a draft product of A (staff: of A's county)
     ADDRESS["name"]: {"buyer", "member_a", "staff_x", "admin"},  # staff: of the seller's county
     ADDRESS["phone"]: {"buyer", "member_a", "staff_x", "admin"},
     "Xu Mingyuan": {"member_a", "staff_x", "admin"},  # head of household X, linked to A
