@@ -121,6 +121,18 @@ def test_the_database_refuses_updates_and_deletes(make, setup):
                 conn.execute(text(sql))
 
 
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL only: SQLite has no TRUNCATE")
+def test_the_database_refuses_to_truncate_the_ledger(make, setup):
+    coop, product, *_ = setup
+    paid_order(make, product, 1)
+    db.session.commit()
+    for sql in ("TRUNCATE ledger_entries", "TRUNCATE households CASCADE"):
+        with pytest.raises(Exception, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(sql))
+    assert ledger.verify() == {"ok": True, "entries": 2}
+
+
 def test_verify_finds_an_entry_edited_behind_the_applications_back(app, make, setup):
     coop, product, *_ = setup
     paid_order(make, product, 1)
