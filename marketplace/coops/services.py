@@ -21,7 +21,7 @@ AUDITED = ("name", "province", "county", "village", "registration_no", "status",
 
 def get_cooperative(coop_id, viewer=None) -> Cooperative:
     """A cooperative the viewer may see: verified ones for everyone, any for its
-    own members and staff."""
+    own members and for the staff of its county (staff_covers)."""
     coop = db.session.get(Cooperative, coop_id) if isinstance(coop_id, int) else None
     if coop is None or not (coop.is_public or can_manage(viewer, coop) or staff_covers(viewer, coop.county)):
         raise NotFound(_l("No such cooperative."))

@@ -202,7 +202,7 @@ def products_with_token(wanted: list[WantedLine]) -> tuple:
     """(extend, params) for the API's bearer-token statement (auth.services.user_for_api_token):
     the checkout's products outer-joined to it, so that the buyer and what placing reads of
     the products come in one round trip. read_products() takes them from its rows."""
-    ids = sorted({w.product_id for w in wanted})
+    ids = product_params(wanted)["ids"]
     if len(ids) == 1:  # (a flash sale's "buy": an equality, cheaper to run than an expanding IN)
         return _one_product_with_token, {"id": ids[0]}
     return _products_with_token, {"ids": ids}
