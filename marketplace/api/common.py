@@ -40,15 +40,20 @@ def api_user(extend=None, params=None):
         from ..auth.services import user_for_api_token
 
         g.api_user, g.api_token_id, g.api_rows = None, None, None
-        header = request.headers.get("Authorization", "")
-        scheme, _, raw = header.partition(" ")
-        if scheme.lower() == "bearer" and raw.strip():
-            found = user_for_api_token(raw.strip(), extend, params)
+        raw = bearer_token()
+        if raw:
+            found = user_for_api_token(raw, extend, params)
             if found is None:
                 raise Unauthorized(_l("The token is invalid, expired or revoked."), code="invalid_token")
             g.api_user, g.api_token_id, rows = found
             g.api_rows = rows if extend is not None else None
     return g.api_user
+
+
+def bearer_token() -> str | None:
+    """The request's raw bearer token, if it sent one."""
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    return raw.strip() or None if scheme.lower() == "bearer" else None
 
 
 def require_user(extend=None, params=None):

@@ -92,7 +92,7 @@ def check_address(data) -> dict:
     return c.done()
 
 
-def statement_per_transaction(wanted: list[WantedLine]) -> None:
+def statement_per_transaction(wanted: list[WantedLine]) -> bool:
     """Call before the request's first query. On PostgreSQL a checkout of one regular
     line writes everything in one all-or-nothing statement (placing_pg); what it reads
     before (the bearer token, the product) needs no transaction of its own, since READ
@@ -105,6 +105,8 @@ def statement_per_transaction(wanted: list[WantedLine]) -> None:
     if (len({(w.product_id, w.livestream_id) for w in wanted}) == 1 and wanted[0].livestream_id is None
             and session.get_bind().dialect.name == "postgresql" and not session.in_transaction()):
         session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return True
+    return False
 
 
 def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
@@ -115,7 +117,7 @@ def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
     `commit`: the caller commits right after this returns; on PostgreSQL a one-line
     checkout then commits with its statement, in one round trip (placing_pg).
     `products_read`: the products, read already (read_products)."""
-    lines = _merge(wanted)
+    lines = merge_lines(wanted)
     shipping = check_address(address)
     products = _load_products(lines, products_read)
     prices = _price_lines(buyer, lines, products)
@@ -131,8 +133,7 @@ def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
         placed = _write(connection, buyer, lines, products, prices, shipping, provider, payment_intent_id,
                         folded, commit)
     except placing_pg.Refused as refused:
-        product = products[folded.product_id]
-        raise (_over_limit(product) if refused.reason == "per_buyer_limit" else _not_enough(product)) from None
+        raise refusal(refused.reason, products[folded.product_id]) from None
     if folded is None:
         _take_stock(lines, products)
     checkout_placed.send(placed.id)
@@ -141,7 +142,7 @@ def place(buyer, wanted: list[WantedLine], address: dict, provider: str,
 
 # --- checking what was asked ---------------------------------------------------
 
-def _merge(lines: list[WantedLine]) -> list[WantedLine]:
+def merge_lines(lines: list[WantedLine]) -> list[WantedLine]:
     if not lines:
         raise Invalid(_l("The cart is empty."), code="empty_cart")
     if len(lines) > MAX_LINES:
@@ -237,12 +238,35 @@ def _load_products(lines, rows=None) -> dict:
     for w in lines:
         p = found.get(w.product_id)
         if p is None or p.status != ProductStatus.active or p.cooperative_status != CoopStatus.verified:
-            raise Invalid(_l("A product in your cart is no longer for sale."), code="product_unavailable",
-                          fields={"product_id": [str(w.product_id)]})
+            raise unavailable(w.product_id)
         if w.seen_price_fen is not None and w.seen_price_fen != p.price_fen:
             raise Conflict(_l("The price of “%(title)s” changed. Please check your cart.", title=p.title),
                            code="price_changed")
     return found
+
+
+def read_product(product_id: int) -> ProductRow | None:
+    return db.session.execute(_products_query(), {"ids": [product_id]}).first()
+
+
+def unavailable(product_id: int) -> Invalid:
+    return Invalid(_l("A product in your cart is no longer for sale."), code="product_unavailable",
+                   fields={"product_id": [str(product_id)]})
+
+
+def refused_line(line: WantedLine, product) -> Conflict | None:
+    """A regular line's refusal as the product was last committed: not enough stock, or
+    more than the per-buyer limit in one line (no count to ask)."""
+    if product.stock < line.quantity:
+        return _not_enough(product)
+    if product.per_buyer_limit is not None and line.quantity > product.per_buyer_limit:
+        return _over_limit(product)
+    return None
+
+
+def refusal(reason: str, product) -> Conflict:
+    """The answer to a refusal of placing_pg's guards (Refused.reason)."""
+    return _over_limit(product) if reason == "per_buyer_limit" else _not_enough(product)
 
 
 def _not_enough(product) -> Conflict:
@@ -267,10 +291,9 @@ def _price_lines(buyer, lines, products) -> dict:
             continue
         w.livestream_id = None  # not live any more, or its quota is gone: the regular price
         prices[id(w)] = product.price_fen
-        if product.stock < w.quantity:  # sold out as last committed: fail fast, before any write or lock
-            raise _not_enough(product)
-        if product.per_buyer_limit is not None and w.quantity > product.per_buyer_limit:
-            raise _over_limit(product)  # (more than the limit in one line: no count to ask)
+        refused = refused_line(w, product)  # as last committed: fail fast, before any write or lock
+        if refused is not None:
+            raise refused
     return prices
 
 

@@ -102,28 +102,34 @@ class Refused(Exception):
 
 
 @dataclass(frozen=True)
-class _Compiled:
+class Compiled:
     sql: str  #: as SQLAlchemy sends it to psycopg (its placeholders and casts)
     processors: dict  #: parameter name -> the column type's bind processor
 
 
 #: the parameters whose values are processed as the ORM columns' types would
-_TYPED = {"active": Product.__table__.c.status.type, "checkout_status": Checkout.__table__.c.status.type,
-          "order_status": Order.__table__.c.status.type, "expires_at": UTCDateTime(), "now": UTCDateTime(),
-          "shipping_address": JSON()}
+TYPED = {"active": Product.__table__.c.status.type, "checkout_status": Checkout.__table__.c.status.type,
+         "order_status": Order.__table__.c.status.type, "expires_at": UTCDateTime(), "now": UTCDateTime(),
+         "shipping_address": JSON()}
 
 
 @cache
-def _compiled(dialect, one_line: bool, limited: bool) -> _Compiled:
+def _compiled(dialect, one_line: bool, limited: bool) -> Compiled:
     """The statement of this kind, compiled once per process for sending through psycopg
     itself, with the bind processors of its typed parameters."""
     sql = _PLACE.format(one_line=_ONE_LINE.format(guard=_LIMIT if limited else "") if one_line else "",
                         one_line_results=_ONE_LINE_RESULTS if one_line else "")
-    typed = {name: type_ for name, type_ in _TYPED.items() if f":{name}" in sql}
+    return compile_for_psycopg(sql, dialect, TYPED)
+
+
+def compile_for_psycopg(sql: str, dialect, typed: dict) -> Compiled:
+    """`sql` (named :parameters) as SQLAlchemy would send it to psycopg, with the bind
+    processors of those of its parameters that `typed` names."""
+    typed = {name: type_ for name, type_ in typed.items() if f":{name}" in sql}
     stmt = text(sql).bindparams(*(bindparam(name, type_=type_) for name, type_ in typed.items()))
     processors = {name: type_.dialect_impl(dialect).bind_processor(dialect) for name, type_ in typed.items()}
-    return _Compiled(str(stmt.compile(dialect=dialect)),
-                     {name: processor for name, processor in processors.items() if processor is not None})
+    return Compiled(str(stmt.compile(dialect=dialect)),
+                    {name: processor for name, processor in processors.items() if processor is not None})
 
 
 def write(connection, placed, shipping: dict, now, ip, one_line=None, limit: int | None = None,
@@ -174,7 +180,12 @@ def _fill_ids(placed, rows, line_count: int) -> None:
         raise RuntimeError("the checkout's rows were not all written")  # (never: a guard against a bad edit)
 
 
-def _execute(connection, compiled: _Compiled, params: dict, commit: bool) -> list[tuple]:
+def execute(connection, compiled: Compiled, params: dict) -> list[tuple]:
+    """Run a compiled statement on the session's connection (see _execute); its rows."""
+    return _execute(connection, compiled, params, commit=False)
+
+
+def _execute(connection, compiled: Compiled, params: dict, commit: bool) -> list[tuple]:
     """Run the statement on the session's connection through psycopg, which SQLAlchemy
     cannot pipeline (it reads a result's columns as soon as it is sent). SQLAlchemy's
     cursor events still see it (statement counts, logs), and its errors come out as
