@@ -180,12 +180,13 @@ def _profile_lines(profile):
     return lines
 
 
-#: before this change: run 6 of 2026-11-29 (22:32 UTC, `python -m bench all --only flash_sale,storefront`,
-#: the same data, machine kind and options), its profile from the same run
-BEFORE = {"when": "2026-11-29 22:32 UTC, the previous session's machine (slower: compare ratios)",
-          "rate": 189.2, "bare_rps": 551.2, "ratio": 0.34, "locked": 0.3,
-          "profiled": "the same run", "won_ms": 4.4, "won_statements": 3, "lost_ms": 3.3, "lost_statements": 2,
-          "bare_ms": 2.5}
+#: before this change: the previous session's code (8d7b161) measured first thing on this
+#: session's machine, 2026-11-30 03:17 UTC (`python -m bench flash_sale --rounds 5`, the same data and
+#: options), its profile from the same run
+BEFORE = {"when": "2026-11-30 03:17 UTC, the previous code on this machine, 5 rounds",
+          "rate": 354.3, "bare_rps": 890.5, "ratio": 0.40, "locked": 1.3,
+          "profiled": "the same run", "won_ms": 4.7, "won_statements": 2, "lost_ms": 2.5, "lost_statements": 1,
+          "bare_ms": 2.2}
 
 
 def _before_after(s, profile):
@@ -204,23 +205,18 @@ def _before_after(s, profile):
         f"| refused checkout (sold out): SQL statements, CPU ms (÷ bare) | {b['lost_statements']}, "
         f"{b['lost_ms']:.1f} ({b['lost_ms'] / b['bare_ms']:.1f} ×) | {lost['statements']}, {lost['cpu_ms']:.1f} "
         f"({lost['cpu_ms'] / bare:.1f} ×) |", "",
-        "What changed, four things:", "",
-        "- **Autocommit for the one-line checkout** (`orders/placing.py` `statement_per_transaction`): its "
-        "reads need no transaction (READ COMMITTED gives every statement its own snapshot anyway) and its write "
-        "is one all-or-nothing statement, so the request's first transaction runs in autocommit: no BEGIN, no "
-        "COMMIT, no ROLLBACK of a refused buyer. The pool resets the connection when the session gives it back "
-        "(`tests/orders/test_checkout_autocommit.py`: a two-product checkout still writes in one transaction, "
-        "and the next request's connection is transactional).",
-        "- **The buyer and the products in one statement**: the bearer token's statement outer-joins the "
-        "checkout's products (`placing.products_with_token`), so a winner makes two round trips (that read, "
-        "then the `WITH … INSERT`) and a buyer refused because the product is sold out makes one.",
-        "- **The served app's startup objects are frozen out of the garbage collector** (`create_served_app`, "
-        "used by `wsgi.py` and `bench/flash_app.py`): a full collection walked every route, template and mapper "
-        "and stalled all of a worker's threads for ~50 ms, a fifth of a sell-out; now ~5 ms.",
-        "- **The load generator uses half the CPU** (`bench/flash_client.py`: plain sockets and one selector "
-        "instead of 1,000 asyncio tasks; writing the crowd's requests takes ~2 ms instead of 20-30 ms of a "
-        "core the server needed).", "",
-        "Earlier changes, in the before column already: the statement and its COMMIT in one round trip "
+        "What changed: **a one-line checkout is one statement, the bearer token checked inside it** "
+        "(`orders/placing_token.py`). Before, the request read the token's user (an ORM object) with the product, "
+        "then sent the `WITH … INSERT`; now that statement finds the token's active user and the product itself, "
+        "and writes, counts and takes the stock only when the stock and the per-buyer limit allow it as last "
+        "committed. A guard refusing after the writes (another buyer took the last units meanwhile) still fails "
+        "it as a whole. One round trip for winners and refused buyers alike, and no ORM load of the user: the "
+        "ORM read was a quarter of a served winner's CPU in the workers (py-spy). Placing's checks and messages "
+        "are shared with the Python path (carts, SQLite); the tests hold the race for the last unit, the "
+        "refusals and the answers.", "",
+        "Earlier changes, in the before column already: autocommit for the one-line checkout; the served "
+        "app's startup objects frozen out of the garbage collector; a load generator of plain sockets; the "
+        "statement and its COMMIT in one round trip "
         "(psycopg's pipeline mode, still used when the request began its transaction before the checkout); the "
         "checkout's rows, the per-buyer count and the guarded stock update in one `WITH … INSERT`, which calls "
         "`refuse_checkout()` (migration 0009) when a guard refuses, so a refused checkout writes nothing; the "
