@@ -60,7 +60,7 @@ def placed_dict(placed, payment) -> dict:
 def _own_checkout(checkout_id, user) -> Checkout:
     checkout = db.session.get(Checkout, checkout_id)
     if checkout is None or not (checkout.buyer_id == user.id
-                                or any(staff_covers(user, o.cooperative.county) for o in checkout.orders)):
+                                or staff_covers(user, *(o.cooperative.county for o in checkout.orders))):
         raise NotFound("No such checkout.")
     return checkout
 
@@ -74,7 +74,7 @@ def create_checkout(body):
     wanted = [WantedLine(product_id=i["product_id"], quantity=i["quantity"], livestream_id=i.get("livestream_id"))
               for i in body["items"]]
     raw_token = bearer_token()
-    if placing_token.applies(wanted) and raw_token:  # one statement: the token, the product, the rows
+    if raw_token and placing_token.applies(wanted):  # one statement: the token, the product, the rows
         placed, payment = payments.place_with_token_and_start_payment(ApiToken.hash(raw_token), wanted,
                                                                       body["shipping_address"])
         g.api_user_id = placed.buyer_id  # (for the request log: no user was loaded)

@@ -32,17 +32,18 @@ def is_staff(user):
     return bool(user and getattr(user, "is_authenticated", False) and user.is_staff)
 
 
-def staff_covers(user, county: str) -> bool:
-    """Whether `user` is staff who act on `county`'s cooperatives (their applications,
-    private details and orders). Staff assigned to counties act on those counties only,
-    as they see only those counties' households (monitoring.scope); programme-level
-    staff (no assignment) and admins act on all."""
+def staff_covers(user, *counties: str) -> bool:
+    """Whether `user` is staff who act on the cooperatives of one of `counties` (their
+    applications, private details and orders). Staff assigned to counties act on those
+    counties only, as they see only those counties' households (monitoring.scope);
+    programme-level staff (no assignment) and admins act on all. (Their assignments are
+    read once, however many counties are asked about.)"""
     if not is_staff(user):
         return False
     from ..monitoring.scope import counties_of  # (monitoring builds on this module)
 
-    counties = counties_of(user)
-    return counties is None or county in counties
+    assigned = counties_of(user)
+    return assigned is None or not assigned.isdisjoint(counties)
 
 
 def membership_of(user, coop) -> Membership | None:

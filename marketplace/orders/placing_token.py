@@ -20,6 +20,7 @@ from functools import cache
 
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
+
 from ..catalog.changes import note_bulk_write
 from ..catalog.models import ProductStatus
 from ..coops.models import Cooperative, CoopStatus
