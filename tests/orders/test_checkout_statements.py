@@ -98,3 +98,31 @@ def test_paying_reads_the_checkouts_orders_once_before_the_answer(app, api, make
     assert body["status"] == "paid" and [o["status"] for o in body["orders"]] == ["paid", "paid"]
     assert all(o["events"][-1]["status"] == "paid" for o in body["orders"])
     assert len([s for s in seen if s.startswith("SELECT orders")]) == 2, seen
+
+
+def test_a_checkout_with_a_token_that_is_not_live_is_401_and_writes_nothing(app, client, make):
+    """The token's rule (not revoked, not expired, an active account) holds in the
+    checkout's own statement on PostgreSQL as in the token read elsewhere."""
+    from datetime import timedelta
+
+    from marketplace.auth.models import ApiToken
+    from marketplace.auth.services import revoke_api_token
+    from marketplace.core.db import utcnow
+    from tests.orders.helpers import snapshot
+
+    product = make.product(stock=5)
+    body = {"items": items((product, 1)), "shipping_address": ADDRESS}
+    revoked, expired, inactive = make.user(), make.user(), make.user()
+    tokens = {}
+    for user in (revoked, expired, inactive):
+        tokens[user.id] = issue_api_token(user)[0]
+    db.session.commit()
+    revoke_api_token(db.session.scalar(select(ApiToken.id).where(ApiToken.user_id == revoked.id)))
+    db.session.scalar(select(ApiToken).where(ApiToken.user_id == expired.id)).expires_at = utcnow() - timedelta(1)
+    inactive.active = False
+    db.session.commit()
+    before = snapshot(product)
+    for user in (revoked, expired, inactive):
+        response = client.post("/api/v1/checkouts", json=body, headers={"Authorization": f"Bearer {tokens[user.id]}"})
+        assert response.status_code == 401 and response.get_json()["error"]["code"] == "invalid_token"
+    assert snapshot(product) == before
