@@ -89,11 +89,6 @@ def card_key(product) -> tuple:
     return (*(getattr(product, name) for name in CARD_FIELDS), product.stock == 0, product.cooperative.province)
 
 
-def row_values(obj) -> tuple:
-    """Every column of an ORM object, for a key of a fragment that shows some of them."""
-    return tuple(getattr(obj, column.key) for column in obj.__mapper__.column_attrs)
-
-
 def product_cards(products) -> Markup:
     """The <li> cards of `products`, each rendered by the product_card macro or reused.
 

@@ -136,12 +136,17 @@ def visible_product(product_id, viewer=None) -> Product:
     """The product if the viewer may see it: active products of verified
     cooperatives for everyone; any of its own for a member; any of their counties' for staff."""
     product = load_product(product_id)
-    if product is None:
-        raise NotFound(_l("No such product."))
-    public = product.status == ProductStatus.active and product.cooperative.status == CoopStatus.verified
-    if not (public or membership_of(viewer, product.cooperative) or staff_covers(viewer, product.cooperative.county)):
+    if product is None or not may_view(viewer, product):
         raise NotFound(_l("No such product."))
     return product
+
+
+def may_view(viewer, product) -> bool:
+    """The rule of visible_product, for a product with its cooperative loaded (an ORM
+    Product, or the product page's read: catalog.product_page)."""
+    coop = product.cooperative
+    public = product.status == ProductStatus.active and coop.status == CoopStatus.verified
+    return public or membership_of(viewer, coop) is not None or staff_covers(viewer, coop.county)
 
 
 def editable_product(product_id, user) -> Product:

@@ -1,23 +1,24 @@
 """Storefront pages for everyone, and the header's language switch."""
 from dataclasses import astuple
-from functools import cache
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 
 from ..coops.models import CoopStatus, Cooperative
+from ..core.db import without_transaction
+from ..core.errors import NotFound
 from ..extensions import db
 from . import changes  # noqa: F401 - commits that change the storefront empty its caches
 from . import fragments
-from .cards import card_select, read_cards
-from .fragments import card_key, row_values
 from .categories import CATEGORIES
-from .models import Product, ProductStatus
+from .fragments import card_key
 from .memo import catalog_memo
+from .product_page import read_product_page
 from .search import CatalogQuery, cursor_after, parse_query, run_catalog
-from .services import visible_product
+from .services import may_view
 
 bp = Blueprint("catalog", __name__)
 bp.record_once(lambda state: fragments.init_app(state.app))  # product_cards() for every template
@@ -42,6 +43,7 @@ def switch_language():
 
 @bp.get("/")
 def home():
+    without_transaction(db.session())  # (the storefront's pages only read)
     surplus, _ = run_catalog(db.session, CatalogQuery(surplus=True, per_page=8), with_total=False, cards_only=True)
     newest, _ = run_catalog(db.session, CatalogQuery(sort="newest", per_page=8), with_total=False, cards_only=True)
     coops = db.session.scalars(select(Cooperative).where(Cooperative.status == CoopStatus.verified)
@@ -54,6 +56,7 @@ def home():
 
 @bp.get("/products")
 def catalog():
+    without_transaction(db.session())
     args = request.args.to_dict()
     # The HTML form speaks yuan; the query speaks fen.
     for name in ("min_price", "max_price"):
@@ -88,24 +91,17 @@ def _yuan_to_fen_or_none(text):
         return None
 
 
-@cache
-def _more_from_coop():
-    """Cards of up to 4 other active products of a cooperative (built once: the ids are parameters)."""
-    return card_select().where(
-        Product.cooperative_id == bindparam("coop_id"), Product.id != bindparam("product_id"),
-        Product.status == ProductStatus.active).order_by(Product.surplus.desc(), Product.id.desc()).limit(4)
-
-
 @bp.get("/products/<int:product_id>")
 def product(product_id):
-    item = visible_product(product_id, current_user)
-    more = read_cards(db.session, _more_from_coop(), {"coop_id": item.cooperative_id, "product_id": item.id})
-    from ..households.impact import product_share  # the households' part of this sale
+    without_transaction(db.session())
+    page = read_product_page(db.session, product_id)
+    if page is None or not may_view(current_user, page.product):
+        raise NotFound(_l("No such product."))
+    from ..households.impact import share_line  # (households build on the catalog)
 
-    share = product_share(item)
-    # everything the page shows but its form: rendered again only when one of these changes
-    page_key = (row_values(item), row_values(item.cooperative), tuple(map(row_values, item.images)),
-                tuple(sorted(share.items())) if share else None, tuple(map(card_key, more)))
-    return render_template("catalog/product.html", product=item, coop=item.cooperative, more=more,
-                           household_share=share, page_key=page_key)
-
+    item = page.product
+    share = share_line(page.share)
+    # the read's tuples hold everything the page shows but its form: the parts around the
+    # form are rendered again only when one of them changes
+    return render_template("catalog/product.html", product=item, coop=item.cooperative, more=page.more,
+                           household_share=share, page_key=(item, page.share, page.more))

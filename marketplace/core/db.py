@@ -117,3 +117,20 @@ def str_enum(enum_class, length: int = 24):
     from sqlalchemy import Enum
 
     return Enum(enum_class, native_enum=False, length=length)
+
+
+def without_transaction(session) -> bool:
+    """Run the session's first transaction in autocommit, on PostgreSQL: call before the
+    request's first query. Its statements then need no BEGIN, and no ROLLBACK when the
+    request ends: a round trip fewer, which on the one-statement product page was a
+    third of the time the worker waited on the database. What the statements read is
+    unchanged: under READ COMMITTED each statement of a transaction takes its own
+    snapshot anyway. Only for requests whose statements are reads (a member's user and
+    membership are read in autocommit too), or one write that stands alone
+    (orders.placing). Nothing changes once the session is in a transaction, or on
+    SQLite, whose transactions cost no round trip. The session's next transaction is a normal one:
+    the pool resets the isolation level when the session gives the connection back."""
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True

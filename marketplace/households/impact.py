@@ -19,7 +19,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from ..extensions import db
 from ..orders.models import OrderLine
 from .income import LOCAL, months
-from .links import share_summary
 from .models import EntryKind, Household, LedgerEntry
 
 MIN_HOUSEHOLDS = 3
@@ -118,11 +117,12 @@ def index():
 
 # --- buyer-facing helpers for the product and order pages ----------------------
 
-def product_share(product) -> dict | None:
-    """What the product page says goes to households: the % share of links in
-    force, the fixed yuan per unit (which is not a %, so it is shown apart) and
-    how many households. None when no household is linked."""
-    share_bp, households, fixed_fen = share_summary(product)
+def share_line(figures) -> dict | None:
+    """What the product page says goes to households, from households.links.share_in_force's
+    (basis points, households, fixed fen per unit): the % share of links in force, the fixed
+    yuan per unit (which is not a %, so it is shown apart) and how many households. None
+    when no household is linked."""
+    share_bp, households, fixed_fen = figures
     if not households:
         return None
     return {"share_bp": share_bp, "percent": bp_percent(share_bp), "fixed_fen": fixed_fen,

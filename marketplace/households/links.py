@@ -2,13 +2,11 @@
 the proposer (two-person rule). A change is a new version; shares on a product
 never add up to more than 100%."""
 import uuid
-from functools import cache
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, bindparam, func, or_, select
+from sqlalchemy import func, or_, select
 
 from ..catalog.models import Product
-from ..core.clock import local_today
 from ..coops.models import MemberRole
 from ..coops.services import ensure_member, is_staff
 from ..core import audit
@@ -138,23 +136,14 @@ def decide(staff, link: BenefitLink, approve: bool, note: str = "") -> BenefitLi
     return link
 
 
-def share_summary(product) -> tuple[int, int, int]:
-    """(total basis points, number of households, fixed fen per unit) of approved links in
-    force today on this product, for the buyer-facing "n% of this sale goes to N households";
-    one statement, as the product page asks for it on every view."""
-    rows = db.session.execute(_share_summary_statement(), {
-        "coop_id": product.cooperative_id, "product_id": product.id, "today": local_today()}).one()
-    return int(rows[0]), int(rows[1]), int(rows[2])
-
-
-@cache
-def _share_summary_statement():
-    """Built once (the product and the day are parameters): building it took more CPU than
-    PostgreSQL took to run it."""
-    today = bindparam("today", type_=Date)
+def share_in_force(cooperative_id, product_id, today):
+    """SELECT of (total basis points, number of households, fixed fen per unit) of the
+    approved links in force on `today` on a product, for the buyer-facing "n% of this sale
+    goes to N households". Its arguments are SQL: the product page's one statement
+    (catalog.product_page) passes its product's columns, so this is a correlated subquery."""
     return select(func.coalesce(func.sum(BenefitLink.share_bp), 0),
                   func.count(func.distinct(BenefitLink.household_id)),
                   func.coalesce(func.sum(BenefitLink.fixed_fen_per_unit), 0)).where(
-        BenefitLink.cooperative_id == bindparam("coop_id"), BenefitLink.status == LinkStatus.approved,
+        BenefitLink.cooperative_id == cooperative_id, BenefitLink.status == LinkStatus.approved,
         BenefitLink.valid_from <= today, or_(BenefitLink.valid_to.is_(None), BenefitLink.valid_to >= today),
-        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == bindparam("product_id")))
+        or_(BenefitLink.product_id.is_(None), BenefitLink.product_id == product_id))

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, insert, select
 from ..catalog.models import Product, ProductStatus
 from ..coops.models import Cooperative, CoopStatus
 from ..core.audit import AuditRecord
-from ..core.db import utcnow
+from ..core.db import utcnow, without_transaction
 from ..core.errors import Conflict, Invalid
 from ..core.money import DEFAULT_CURRENCY
 from ..core.validation import Checker
@@ -95,17 +95,12 @@ def check_address(data) -> dict:
 def statement_per_transaction(wanted: list[WantedLine]) -> bool:
     """Call before the request's first query. On PostgreSQL a checkout of one regular
     line writes everything in one all-or-nothing statement (placing_pg); what it reads
-    before (the bearer token, the product) needs no transaction of its own, since READ
-    COMMITTED gives each statement its own snapshot inside a transaction too. So the
-    session's first transaction runs in autocommit: no BEGIN, no COMMIT, no ROLLBACK
-    of a refused buyer, two or three round trips fewer under a flash-sale crowd. The
-    session's next transaction (after its commit or rollback) is a normal one again:
-    the pool resets the connection's isolation level when the session gives it back."""
-    session = db.session()  # (the request's Session, behind the scoped_session)
-    if (len({(w.product_id, w.livestream_id) for w in wanted}) == 1 and wanted[0].livestream_id is None
-            and session.get_bind().dialect.name == "postgresql" and not session.in_transaction()):
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        return True
+    before (the bearer token, the product) needs no transaction of its own. So the
+    session's first transaction runs in autocommit (core.db.without_transaction): no
+    BEGIN, no COMMIT, no ROLLBACK of a refused buyer, two or three round trips fewer
+    under a flash-sale crowd."""
+    if len({(w.product_id, w.livestream_id) for w in wanted}) == 1 and wanted[0].livestream_id is None:
+        return without_transaction(db.session())  # (the request's Session, behind the scoped_session)
     return False
 
 
