@@ -22,13 +22,18 @@ NAMING = {
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
 
 
+#: PostgreSQL-only indexes made by hand in migrations, not in the models (besides *_trgm, *_cjk)
+PG_ONLY_INDEXES = frozenset({"ix_products_coop_on_sale"})  # a partial index: 0011
+
+
 def include_in_migrations(obj, name, type_, reflected, compare_to):
     """PostgreSQL-only indexes made by hand in migrations (trigram search, CJK grams:
-    0001, 0007) and SQLite's search indexes, FTS5 tables with their shadow tables
-    (0008), are not in the models; autogenerate must not try to drop them."""
+    0001, 0007; goods on sale: 0011) and SQLite's search indexes, FTS5 tables with
+    their shadow tables (0008), are not in the models; autogenerate must not try to
+    drop them."""
     if type_ == "table" and name and name.startswith(("product_trigrams", "product_cjk")):
         return False
-    return not (type_ == "index" and name and name.endswith(("_trgm", "_cjk")))
+    return not (type_ == "index" and name and (name.endswith(("_trgm", "_cjk")) or name in PG_ONLY_INDEXES))
 
 
 def render_migration_item(type_, obj, autogen_context):

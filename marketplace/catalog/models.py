@@ -22,7 +22,8 @@ class Product(db.Model):
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("price_fen > 0", name="price_positive"),
         Index("ix_products_listing", "status", "surplus", "id"),
-        Index("ix_products_coop_listing", "cooperative_id", "status", "surplus", "id"),
+        Index("ix_products_coop_status", "cooperative_id", "status"),
+        # and on PostgreSQL ix_products_coop_on_sale, made by migration 0011
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,7 +20,7 @@ county only (catalog.services.visible_product says the same for the ORM).
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import JSON, Date, bindparam, select
+from sqlalchemy import JSON, Date, bindparam, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -30,6 +30,7 @@ from .cards import Card, CardCooperative
 from .models import Product, ProductImage, ProductStatus
 
 MORE_FROM_COOP = 4  #: other goods of the cooperative shown under the product
+ACTIVE = literal_column(f"'{ProductStatus.active.value}'")  #: the condition of ix_products_coop_on_sale (0011)
 
 
 class json_row(FunctionElement):
@@ -138,7 +139,8 @@ def _images(rows) -> tuple:
 
 
 def _cards(rows, coop: CardCooperative) -> tuple:
-    """The other goods as Cards, in the order the page lists them: surplus first, newest first."""
+    """The other goods as Cards, in the order the page lists them: surplus first, newest first.
+    (Their updated_at stays the JSON's text: only a kept card's key compares it.)"""
     cards = [Card(id, coop.id, title, unit, price_fen, currency, stock, bool(surplus), cover_key, updated_at, coop)
              for id, title, unit, price_fen, currency, stock, surplus, cover_key, updated_at in _rows(rows)]
     return tuple(sorted(cards, key=lambda c: (not c.surplus, -c.id)))
@@ -162,12 +164,14 @@ def _images_column():
 
 
 def _more_column():
-    """The cooperative's other active goods: a LIMIT, so a derived table, correlated to the product."""
+    """The cooperative's other active goods: a LIMIT, so a derived table, correlated to the
+    product. Its status is named literally (ACTIVE): so PostgreSQL reads them from the
+    partial index of goods on sale, in order (migration 0011), however the plan is cached."""
     other = Product.__table__.alias("other")
     picked = select(other.c.id, other.c.title, other.c.unit, other.c.price_fen, other.c.currency, other.c.stock,
                     other.c.surplus, other.c.cover_key, other.c.updated_at).where(
         other.c.cooperative_id == Product.cooperative_id, other.c.id != Product.id,
-        other.c.status == ProductStatus.active.value).order_by(
+        other.c.status == ACTIVE).order_by(
         other.c.surplus.desc(), other.c.id.desc()).limit(MORE_FROM_COOP).correlate(Product).subquery("more")
     return select(json_rows(*picked.c)).scalar_subquery()
 
