@@ -51,6 +51,9 @@ def create_app(config=None, **overrides) -> Flask:
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    from .core.rate_limits import check_in_views_only
+
+    check_in_views_only(app, limiter)  # (every limit is a view's own)
     login_manager.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale,
                    default_translation_directories=os.path.join(HERE, "translations"))

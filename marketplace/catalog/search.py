@@ -16,7 +16,7 @@ ids, not the rows); deep pages reached by "Next" continue from the previous page
 last row (keyset) instead of skipping rows.
 """
 import re
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 
 from sqlalchemy import Text, and_, bindparam, case, cast, func, literal, or_, select, tuple_
@@ -47,6 +47,11 @@ class CatalogQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 24
+
+    def values(self) -> tuple:
+        """The fields, in order (a key of kept statements and pieces). Not
+        dataclasses.astuple, which deep-copies each field: str, int and bool need none."""
+        return tuple(self.__dict__.values())
 
 
 def _int_or_none(value, lo=0, hi=2**31 - 1):  # ids and fen are 32-bit columns: beyond, PostgreSQL errs
@@ -197,7 +202,7 @@ def run_catalog(session, cq: CatalogQuery, after: str | None = None, with_total:
     cursor = _parse_cursor(after, cq.sort) if after else None
     if cursor is None and cq.page > 1:
         return _numbered_page(session, cq, dialect, cards_only), total
-    stmt = _browse_statement(astuple(cq), tuple(cursor) if cursor else None, dialect, cards_only)
+    stmt = _browse_statement(cq.values(), tuple(cursor) if cursor else None, dialect, cards_only)
     return _rows(session, stmt, cards_only), total
 
 
@@ -214,7 +219,7 @@ def _numbered_page(session, cq, dialect, cards_only):
     first_view = []
 
     def read_with_the_row_before():
-        lead = _browse_statement(astuple(cq), None, dialect, cards_only, lead=True)
+        lead = _browse_statement(cq.values(), None, dialect, cards_only, lead=True)
         rows = _rows(session, lead, cards_only)
         first_view.append(rows[1:])
         return tuple(_parse_cursor(cursor_after(rows[0], cq.sort), cq.sort)) if rows else None
@@ -222,7 +227,7 @@ def _numbered_page(session, cq, dialect, cards_only):
     start = catalog_memo().get(key, read_with_the_row_before)
     if first_view:
         return first_view[0]
-    return _rows(session, _browse_statement(astuple(cq), start, dialect, cards_only), cards_only)
+    return _rows(session, _browse_statement(cq.values(), start, dialect, cards_only), cards_only)
 
 
 @lru_cache(maxsize=512)

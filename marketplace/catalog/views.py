@@ -1,5 +1,4 @@
 """Storefront pages for everyone, and the header's language switch."""
-from dataclasses import astuple
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, session
@@ -69,7 +68,7 @@ def catalog():
     provinces = _provinces()
     # everything the listing shows (filters, count, cards, pager): it is rendered again only
     # when one of these changes (catalog.fragments)
-    listing_key = ("catalog", tuple(request.args.items(multi=True)), astuple(cq), total, tuple(provinces), next_after,
+    listing_key = ("catalog", tuple(request.args.items(multi=True)), cq.values(), total, tuple(provinces), next_after,
                    tuple(map(card_key, products)))
     return render_template("catalog/catalog.html", products=products, total=total, cq=cq, next_after=next_after,
                            categories=CATEGORIES, provinces=provinces, args=request.args, listing_key=listing_key)
