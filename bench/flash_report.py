@@ -180,13 +180,13 @@ def _profile_lines(profile):
     return lines
 
 
-#: before this change: the previous session's code (8d7b161) measured first thing on this
-#: session's machine, 2026-11-30 03:17 UTC (`python -m bench flash_sale --rounds 5`, the same data and
-#: options), its profile from the same run
-BEFORE = {"when": "2026-11-30 03:17 UTC, the previous code on this machine, 5 rounds",
-          "rate": 354.3, "bare_rps": 890.5, "ratio": 0.40, "locked": 1.3,
-          "profiled": "the same run", "won_ms": 4.7, "won_statements": 2, "lost_ms": 2.5, "lost_statements": 1,
-          "bare_ms": 2.2}
+#: before this change: `bench all` run 8 (2026-11-30 04:44-05:10 UTC, the previous session's machine,
+#: code 8d7b161..a6671d6), its in-process profile from the same run
+BEFORE = {"when": "`bench all` run 8, 2026-11-30 05:01 UTC, the previous code on the previous session's machine, "
+                  "7 rounds",
+          "rate": 296.0, "bare_rps": 693.9, "ratio": 0.43, "locked": 1.5,
+          "profiled": "the same run", "won_ms": 2.5, "won_statements": 1, "lost_ms": 2.2, "lost_statements": 1,
+          "bare_ms": 1.6}
 
 
 def _before_after(s, profile):
@@ -205,16 +205,13 @@ def _before_after(s, profile):
         f"| refused checkout (sold out): SQL statements, CPU ms (÷ bare) | {b['lost_statements']}, "
         f"{b['lost_ms']:.1f} ({b['lost_ms'] / b['bare_ms']:.1f} ×) | {lost['statements']}, {lost['cpu_ms']:.1f} "
         f"({lost['cpu_ms'] / bare:.1f} ×) |", "",
-        "What changed: **a one-line checkout is one statement, the bearer token checked inside it** "
-        "(`orders/placing_token.py`). Before, the request read the token's user (an ORM object) with the product, "
-        "then sent the `WITH … INSERT`; now that statement finds the token's active user and the product itself, "
-        "and writes, counts and takes the stock only when the stock and the per-buyer limit allow it as last "
-        "committed. A guard refusing after the writes (another buyer took the last units meanwhile) still fails "
-        "it as a whole. One round trip for winners and refused buyers alike, and no ORM load of the user: the "
-        "ORM read was a quarter of a served winner's CPU in the workers (py-spy). Placing's checks and messages "
-        "are shared with the Python path (carts, SQLite); the tests hold the race for the last unit, the "
-        "refusals and the answers.", "",
-        "Earlier changes, in the before column already: autocommit for the one-line checkout; the served "
+        "What changed for the checkout: **Flask-Limiter's check before every request is gone** "
+        "(`core/rate_limits.py`): it looked for default and application-wide limits, of which there are none; "
+        "the checkout's own limit (`CHECKOUT_RATE_LIMIT`) is checked by its view's decorator as before. Its "
+        "autocommit switch is now `core.db.without_transaction`, which the storefront's pages use too; the "
+        "statement is unchanged.", "",
+        "Earlier changes, in the before column already: a one-line checkout is one statement, the bearer token "
+        "checked inside it (`orders/placing_token.py`); autocommit for the one-line checkout; the served "
         "app's startup objects frozen out of the garbage collector; a load generator of plain sockets; the "
         "statement and its COMMIT in one round trip "
         "(psycopg's pipeline mode, still used when the request began its transaction before the checkout); the "

@@ -49,7 +49,8 @@ def test_a_draft_is_shown_to_its_cooperatives_members_and_county_staff_only(app,
         response = client.get(f"/products/{draft.id}", headers=EN)
         assert response.status_code == status, (user and user.email, response.status_code)
         if status == 200:
-            assert "Unlisted day lilies" in response.get_data(as_text=True) and "Not on sale" in response.get_data(as_text=True)
+            html = response.get_data(as_text=True)
+            assert "Unlisted day lilies" in html and "Not on sale" in html
     assert app.test_client().get("/products/999999", headers=EN).status_code == 404
 
 
