@@ -11,7 +11,7 @@ import logging
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from ..coops.services import is_staff, membership_of, staff_covers
+from ..coops.services import membership_of, staff_covers
 from ..core.errors import NotFound
 from ..extensions import db
 from ..households.models import EntryKind, Household, LedgerEntry
@@ -29,18 +29,21 @@ def _get(show_id) -> Show:
 
 
 def visible_show(show_id, viewer=None) -> Show:
-    """A show everyone sees when its cooperative is verified; its members and staff always."""
+    """A show everyone sees when its cooperative is verified; otherwise its members and the
+    staff of its county (as its draft products: catalog.services.may_view)."""
     show = _get(show_id)
-    if not may_view(show.cooperative_id, show.cooperative.is_public, viewer):
+    if not may_view(show.cooperative_id, show.cooperative.county, show.cooperative.is_public, viewer):
         raise NotFound(_l("No such show."))
     return show
 
 
-def may_view(cooperative_id: int, public: bool, viewer=None) -> bool:
-    """visible_show's rule from the cooperative's id and whether it is verified, for a
-    caller that did not load the show (the event stream, which a crowd opens at once)."""
+def may_view(cooperative_id: int, county: str, public: bool, viewer=None) -> bool:
+    """visible_show's rule from the cooperative's id, county and whether it is verified, for
+    a caller that did not load the show (the event stream, which a crowd opens at once)."""
+    if public:
+        return True
     membership = getattr(viewer, "membership", None) if getattr(viewer, "is_authenticated", False) else None
-    return bool(public or (membership and membership.cooperative_id == cooperative_id) or is_staff(viewer))
+    return bool((membership and membership.cooperative_id == cooperative_id) or staff_covers(viewer, county))
 
 
 def report_show(show_id, viewer) -> Show:

@@ -155,10 +155,11 @@ def open_room_stream(show_id: int, user, last_seen: int | None, max_seconds: flo
     app = current_app._get_current_object()
     sub = app.extensions["broker"].subscribe(channel(show_id))
     try:
-        row = db.session.execute(select(Show.status, Show.cooperative_id, Cooperative.status, Show.event_seq)
+        row = db.session.execute(select(Show.status, Show.cooperative_id, Cooperative.status, Show.event_seq,
+                                        Cooperative.county)
                                  .join(Cooperative, Cooperative.id == Show.cooperative_id)
                                  .where(Show.id == show_id)).first() if 0 < show_id < 2**31 else None
-        if row is None or not may_view(row[1], row[2] == CoopStatus.verified, user):
+        if row is None or not may_view(row[1], row[4], row[2] == CoopStatus.verified, user):
             raise NotFound(_l("No such show."))
         db.session.remove()  # the read ends before any write (SQLite: a read turned write can deadlock)
         if counted and row[0] in (ShowStatus.scheduled, ShowStatus.live):

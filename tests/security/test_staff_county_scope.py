@@ -5,6 +5,7 @@ programme-level staff (no assignment) act everywhere."""
 from marketplace.extensions import db
 from marketplace.monitoring.models import StaffAssignment, StaffLevel
 from marketplace.orders.models import Order, OrderStatus
+from tests.conftest import PASSWORD
 from tests.orders.helpers import place_and_pay
 
 
@@ -68,3 +69,25 @@ def test_county_staff_see_drafts_of_their_countys_cooperatives_only(api, make):
     assert api("get", f"/products/{draft.id}", user=county_staff(make, "Zhashui")).status_code == 404
     seen = api("get", f"/products/{draft.id}", user=county_staff(make, "Yanggao"))
     assert seen.status_code == 200 and seen.get_json()["title"] == "Unlisted day lilies"
+
+
+def test_a_hidden_cooperatives_show_is_seen_by_its_countys_staff_only(app, api, make):
+    from marketplace.coops.services import decide
+    from tests.livestream.test_sse import events_of, read
+    from tests.livestream.test_views import new_show
+
+    coop = make.coop(county="Yanggao")
+    show = new_show(coop, title="Day lily harvest live")
+    decide(make.staff(), coop, "suspend", "paperwork missing")
+    db.session.commit()
+    for county, status in [("Yanggao", 200), ("Zhashui", 404)]:
+        staff = app.test_client()
+        user = county_staff(make, county)
+        assert staff.post("/login", data={"email": user.email, "password": PASSWORD}).status_code == 302
+        page = staff.get(f"/shows/{show.id}")
+        assert page.status_code == status, county
+        assert ("Day lily harvest live" in page.get_data(as_text=True)) == (status == 200)
+        assert api("get", f"/livestreams/{show.id}", user=user).status_code == status
+        response, text = read(staff, show.id)
+        assert response.status_code == status and bool(events_of(text)) == (status == 200), county
+    assert read(app.test_client(), show.id)[0].status_code == 404  # and nobody else
