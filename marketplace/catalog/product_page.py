@@ -13,9 +13,10 @@ The page gets named tuples whose attribute names are the models', so the templat
 them like the ORM objects, and the tuples are their own key for the page's kept
 fragments (catalog.fragments.cached_fragment): whatever the page shows is in them.
 
-Only a product everyone may see is answered from this read alone; a draft, an archived
-product or a suspended cooperative's is shown to its own members and to staff of its
-county only (catalog.services.visible_product says the same for the ORM).
+Whoever may see the product is decided by catalog.services.may_view, the rule of the ORM
+read (visible_product) too: everyone for an active product of a verified cooperative; a
+draft, an archived product or a suspended cooperative's only its own members and the
+staff of its county.
 """
 from functools import cache
 from typing import NamedTuple

@@ -128,8 +128,9 @@ def without_transaction(session) -> bool:
     snapshot anyway. Only for requests whose statements are reads (a member's user and
     membership are read in autocommit too), or one write that stands alone
     (orders.placing). Nothing changes once the session is in a transaction, or on
-    SQLite, whose transactions cost no round trip. The session's next transaction is a normal one:
-    the pool resets the isolation level when the session gives the connection back."""
+    SQLite, whose transactions cost no round trip. The session's next transaction is a
+    normal one: the pool resets the isolation level when the session gives the connection
+    back."""
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return False
     session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
